@@ -1,0 +1,3 @@
+from aigrid.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Imports every command module so that its commands attach to the groups in :mod:`aigrid.cli.base`."""
