@@ -13,12 +13,17 @@ import datetime as dt
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+import polars as pl
 
 from collectors import atomic
 from collectors.errors import InputError
 from collectors.layout import DataRoot
+from collectors.schemas import schema_for
 
 
 @dataclass(frozen=True)
@@ -106,3 +111,66 @@ def _move(src: Path, target: Path) -> Path:
         target = target.with_name(f"{target.stem}.{int(time.time() * 1000)}{target.suffix}")
     shutil.move(src, target)
     return target
+
+
+@dataclass
+class IngestReport:
+    """What one sweep of an inbox did: files read, files quarantined (with reasons), rows landed, hours touched."""
+
+    kind: str
+    files_ok: list[str] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    records: int = 0
+    hours: set[dt.datetime] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def touched_hours(self) -> list[dt.datetime]:
+        return sorted(self.hours)
+
+
+class ParsedFile(Protocol):
+    """What a parser returns for one file: the rows it could read and the problems it stepped over."""
+
+    @property
+    def records(self) -> pl.DataFrame: ...
+
+    @property
+    def problems(self) -> list[InputError]: ...
+
+
+def ingest(
+    inbox: Inbox,
+    source: str,
+    parse: Callable[[InboxFile], ParsedFile],
+    *,
+    min_age_s: float = 0.0,
+) -> IngestReport:
+    """Read every pending file of an inbox once: land its rows by content hash, then archive it.
+
+    A file the parser rejects as a whole (``InputError``) is quarantined with the reason and the sweep goes
+    on; problems with single records are reported but the file's good records are landed.
+    """
+    from collectors.landing import LandingZone
+
+    landing = LandingZone(inbox.root)
+    report = IngestReport(kind=inbox.kind)
+    schema_time = schema_for(source).time_column
+    for item in inbox.pending(min_age_s=min_age_s):
+        try:
+            parsed = parse(item)
+            written = landing.write_named(source, item.stem, parsed.records)
+        except InputError as exc:
+            if exc.file is None:
+                exc.file = item.path.name
+            inbox.quarantine(item, exc)
+            report.quarantined[item.path.name] = str(exc)
+            continue
+        report.files_ok.append(item.path.name)
+        report.records += parsed.records.height
+        report.problems.extend(str(p) for p in parsed.problems)
+        if written and not parsed.records.is_empty():
+            hours = parsed.records.get_column(schema_time).dt.truncate("1h").unique().to_list()
+            report.hours.update(hours)
+        inbox.archive(item)
+    return report
