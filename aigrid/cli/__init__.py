@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
-import aigrid.cli.commands  # noqa: F401  (command modules attach themselves to the groups in base)
-from aigrid.cli.base import cli
-from collectors.errors import InputError
+# BackfillPolicy and pools are Dagster beta/preview features that aigrid uses on purpose; their warnings are
+# noise to a user of the command line.
+warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
+
+import aigrid.cli.commands  # noqa: F401, E402  (command modules attach themselves to the groups in base)
+from aigrid.cli.base import cli  # noqa: E402
+from collectors.errors import InputError  # noqa: E402
 
 __all__ = ["cli", "main"]
 

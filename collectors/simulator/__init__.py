@@ -1,0 +1,1 @@
+"""The embedded simulated AI-grid site set (see run.simulate)."""

@@ -1,0 +1,47 @@
+"""The aigrid Dagster code location (``workspace.yaml`` points here).
+
+One ``Definitions``: the assets of every domain, their checks, jobs and schedules for hourly and daily
+partitions, inbox sensors, the automation sensor that keeps downstream assets fresh, and the two resources
+(data root and warehouse). Every asset that writes the warehouse is in the ``duckdb_writer`` pool, which the
+instance limits to one at a time (DuckDB allows one writing process).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs import automation
+from pipelines.defs.common import LANDING_GPU, LANDING_GPU_HEALTH
+from pipelines.defs.gpu import assets as gpu_assets
+from pipelines.defs.gpu import checks as gpu_checks
+from pipelines.defs.serving import assets as serving_assets
+from pipelines.defs.tenancy import assets as tenancy_assets
+from pipelines.defs.tenancy import checks as tenancy_checks
+from pipelines.resources import DataRootResource, WarehouseResource, default_root
+
+ASSET_MODULES = (gpu_assets, tenancy_assets, serving_assets)
+CHECK_MODULES = (gpu_checks, tenancy_checks)
+
+
+def build_definitions(root: str | None = None) -> dg.Definitions:
+    """Definitions over the data root ``root`` (default: ``$AIGRID_ROOT`` or ``.aigrid/demo``)."""
+    from collectors.layout import DataRoot
+
+    data_root = DataRoot.at(root or default_root())
+    assets = [LANDING_GPU, LANDING_GPU_HEALTH, *dg.load_assets_from_modules(list(ASSET_MODULES))]
+    checks = dg.load_asset_checks_from_modules(list(CHECK_MODULES))
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=automation.JOBS,
+        schedules=automation.SCHEDULES,
+        sensors=automation.SENSORS,
+        resources={
+            "site_root": DataRootResource(root=str(data_root.path)),
+            "warehouse": WarehouseResource(path=str(data_root.warehouse_db)),
+        },
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+    )
+
+
+defs = build_definitions()
