@@ -14,7 +14,7 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.partitions import DAILY, HOURLY
+from pipelines.partitions import HOURLY
 
 HOURLY_ASSETS = dg.AssetSelection.tag("cadence", "hourly")
 DAILY_ASSETS = dg.AssetSelection.tag("cadence", "daily")
@@ -22,13 +22,11 @@ DAILY_ASSETS = dg.AssetSelection.tag("cadence", "daily")
 hourly_facts = dg.define_asset_job(
     "hourly_facts",
     selection=HOURLY_ASSETS,
-    partitions_def=HOURLY,
     description="Every hourly asset for one UTC hour: clean facts, rollups, tenancy.",
 )
 daily_marts = dg.define_asset_job(
     "daily_marts",
     selection=DAILY_ASSETS,
-    partitions_def=DAILY,
     description="Every daily asset for one UTC day: daily tenant usage, daily PUE.",
 )
 
