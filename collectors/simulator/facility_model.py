@@ -20,7 +20,7 @@ from collectors.simulator.world import Meter, SimConfig, Site
 
 DISTRIBUTION_LOSS = 0.012  # UPS output → PDU outputs
 UPS_EFFICIENCY = 0.955
-OFFICE_KW = 2.0
+OFFICE_SHARE = 0.015  # offices, security, BMS: a small share of the site's load
 
 
 @dataclass
@@ -61,8 +61,8 @@ def build_facility_series(config: SimConfig, site: Site, gpus: GpuSeries, site_n
     outdoor = outdoor_temperature(site, minutes + 30)
     cooling_share = 0.06 + 0.019 * np.maximum(0.0, outdoor - 4.0) + rng.normal(0, 0.004, n_min)
     cooling = it_kw * cooling_share
-    lighting = 1.5 + 0.004 * it_kw
-    facility = ups_out / UPS_EFFICIENCY + cooling + lighting + OFFICE_KW
+    lighting = 0.2 + 0.008 * it_kw
+    facility = ups_out / UPS_EFFICIENCY + cooling + lighting + OFFICE_SHARE * it_kw
     power[f"{site.code}-ups-out-kwh"] = ups_out
     power[f"{site.code}-chiller-kwh"] = cooling
     power[f"{site.code}-lighting-kw"] = lighting

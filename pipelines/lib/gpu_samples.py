@@ -30,11 +30,16 @@ def clean_samples(hour_rows: pl.DataFrame, next_rows: pl.DataFrame) -> pl.DataFr
     columns = list(table("gpu_sample").column_names)
     if hour_rows.is_empty():
         return _empty(columns)
-    first_next = (
-        _dedupe(next_rows).filter(pl.col("gpu_instance_id").is_null()).sort("ts").group_by("site", "gpu_uuid").first()
-        if not next_rows.is_empty()
-        else next_rows
-    )
+    if next_rows.is_empty():
+        first_next = hour_rows.head(0)
+    else:
+        first_next = (
+            _dedupe(next_rows)
+            .filter(pl.col("gpu_instance_id").is_null())
+            .sort("ts")
+            .group_by("site", "gpu_uuid", maintain_order=True)
+            .first()
+        )
     rows = _dedupe(hour_rows).with_columns(pl.lit(True).alias("__mine"))
     both = pl.concat(
         [rows, first_next.with_columns(pl.lit(False).alias("__mine")).select(rows.columns)], how="vertical"

@@ -115,7 +115,7 @@ def load_tenants(path: Path) -> TenantConfig:
         first = exc.errors()[0]
         loc = first["loc"]
         where = _describe(doc, loc)
-        raise ConfigError(f"{first['msg']}", file=path, field=where) from None
+        raise ConfigError(str(first["msg"]), file=path, field=where or None) from None
 
 
 def _describe(doc: object, loc: tuple[int | str, ...]) -> str:
