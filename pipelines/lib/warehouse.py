@@ -41,10 +41,35 @@ class Warehouse:
     def __init__(self, path: str | Path, *, lock_retry_s: float = LOCK_RETRY_S) -> None:
         self.path = Path(path)
         self.lock_retry_s = lock_retry_s
+        self._session: duckdb.DuckDBPyConnection | None = None
+        self._ensured: set[str] = set()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """Keep one connection open for several operations (an asset's whole run); each write still commits
+        on its own, but opening the file and checkpointing happen once."""
+        if self._session is not None:
+            yield self
+            return
+        with self._open() as con:
+            self._session = con
+            try:
+                yield self
+            finally:
+                self._session = None
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection, closed on exit; waits (bounded) while another process holds the lock."""
+        """The session's connection, or a new read-write one closed on exit."""
+        if self._session is not None:
+            yield self._session
+            return
+        with self._open() as con:
+            yield con
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open read-write, waiting (bounded) while another process holds the lock."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_retry_s
         delay = 0.05
@@ -62,6 +87,22 @@ class Warehouse:
         finally:
             con.close()
 
+    def _ensure(self, con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
+        """Create or evolve a table once per Warehouse object (DDL checks are not free on every call)."""
+        if tbl.name not in self._ensured:
+            _create_or_evolve(con, tbl)
+            self._ensured.add(tbl.name)
+
+    def _transaction(self, con: duckdb.DuckDBPyConnection, tbl: Table, work: Any) -> int:
+        self._ensure(con, tbl)
+        return _in_transaction(con, tbl, work)
+
+    def _ensure_all(self, con: duckdb.DuckDBPyConnection) -> None:
+        from pipelines.tables import TABLES
+
+        for tbl in TABLES.values():
+            self._ensure(con, tbl)
+
     # -- writes ----------------------------------------------------------------------------------------
 
     def replace_partition(
@@ -73,7 +114,7 @@ class Warehouse:
         assert tbl.time_column is not None
         _check_inside(tbl, rows, start, end)
         with self.connect() as con:
-            return _in_transaction(
+            return self._transaction(
                 con,
                 tbl,
                 lambda: (
@@ -118,14 +159,14 @@ class Warehouse:
                 ).fetchone()
                 return int(count[0]) if count else 0
 
-            return _in_transaction(con, tbl, work)
+            return self._transaction(con, tbl, work)
 
     def replace_all(self, name: str, frame: pl.DataFrame) -> int:
         """Replace the whole content of an unpartitioned table (dimensions, last-value tables)."""
         tbl = table(name)
         rows = _prepare(tbl, frame)
         with self.connect() as con:
-            return _in_transaction(
+            return self._transaction(
                 con, tbl, lambda: (con.execute(f"DELETE FROM {tbl.name}"), _insert(con, tbl, rows))[-1]
             )
 
@@ -136,7 +177,7 @@ class Warehouse:
         if not self.path.exists():
             return pl.DataFrame()
         with self.connect() as con:
-            _ensure_all(con)
+            self._ensure_all(con)
             return con.execute(sql, list(params)).pl()
 
     def read_partition(
@@ -150,14 +191,14 @@ class Warehouse:
         tc = tbl.time_column
         sql = f"SELECT {', '.join(wanted)} FROM {tbl.name} WHERE {tc} >= ? AND {tc} < ?"
         with self.connect() as con:
-            con.execute(tbl.ddl())
+            self._ensure(con, tbl)
             return con.execute(sql, [_param(start), _param(end)]).pl()
 
     def table_hash(self, name: str) -> str:
         """An order-independent fingerprint of a table's content (for idempotency checks)."""
         tbl = table(name)
         with self.connect() as con:
-            con.execute(tbl.ddl())
+            self._ensure(con, tbl)
             row = con.execute(
                 f"SELECT count(*), coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM {tbl.name} AS t"
             ).fetchone()
@@ -177,7 +218,7 @@ class Warehouse:
         tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
         try:
             with self.connect() as con:
-                _ensure_all(con)
+                self._ensure_all(con)
                 con.execute(
                     f"ATTACH {_sql_literal(str(tmp))} AS serving_snapshot (STORAGE_VERSION '{SERVING_STORAGE_VERSION}')"
                 )
@@ -254,7 +295,6 @@ def _insert(con: duckdb.DuckDBPyConnection, tbl: Table, rows: pl.DataFrame) -> i
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, tbl: Table, work: Any) -> int:
-    _ensure(con, tbl)
     con.execute("BEGIN TRANSACTION")
     try:
         result = int(work())
@@ -265,7 +305,7 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, tbl: Table, work: Any) -> in
     return result
 
 
-def _ensure(con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
+def _create_or_evolve(con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
     """Create the table, or add columns declared since it was created (older rows read as NULL)."""
     con.execute(tbl.ddl())
     existing = {
@@ -278,13 +318,6 @@ def _ensure(con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
     for col in tbl.columns:
         if col.name not in existing:
             con.execute(f"ALTER TABLE {tbl.name} ADD COLUMN {col.name} {col.type}")
-
-
-def _ensure_all(con: duckdb.DuckDBPyConnection) -> None:
-    from pipelines.tables import TABLES
-
-    for tbl in TABLES.values():
-        _ensure(con, tbl)
 
 
 def _param(value: dt.datetime | dt.date) -> dt.datetime | dt.date:

@@ -37,12 +37,13 @@ def gpu_sample(
     rows = gpus = 0
     methods: dict[str, int] = {}
     hours = list(hours_in(context.partition_time_window))
-    for hour in hours:
-        frame = clean_samples(landing.read_hour("gpu", hour), landing.read_hour("gpu", hour + HOUR))
-        rows += wh.replace_partition("gpu_sample", frame, hour, hour + HOUR)
-        gpus = max(gpus, frame.select("gpu_uuid").n_unique())
-        for method, count in frame.get_column("energy_method").value_counts().iter_rows():
-            methods[str(method)] = methods.get(str(method), 0) + int(count)
+    with wh.session():
+        for hour in hours:
+            frame = clean_samples(landing.read_hour("gpu", hour), landing.read_hour("gpu", hour + HOUR))
+            rows += wh.replace_partition("gpu_sample", frame, hour, hour + HOUR)
+            gpus = max(gpus, frame.select("gpu_uuid").n_unique())
+            for method, count in frame.get_column("energy_method").value_counts().iter_rows():
+                methods[str(method)] = methods.get(str(method), 0) + int(count)
     context.log.info(f"gpu_sample: {rows} rows over {len(hours)} hour(s)")
     energy_rows = sum(methods.values()) or 1
     return dg.MaterializeResult(
@@ -100,12 +101,13 @@ def gpu_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     window = context.partition_time_window
     start, end = naive(window.start), naive(window.end)
     wh = warehouse.warehouse
-    rows = wh.replace_partition_sql("gpu_hourly", GPU_HOURLY_SQL, [start, end], start, end)
-    stats = wh.query(
-        "SELECT sum(energy_kwh) AS kwh, avg(util_mean_ratio) AS util, min(sample_s / 3600) AS coverage "
-        "FROM gpu_hourly WHERE hour >= ? AND hour < ?",
-        [start, end],
-    ).row(0, named=True)
+    with wh.session():
+        rows = wh.replace_partition_sql("gpu_hourly", GPU_HOURLY_SQL, [start, end], start, end)
+        stats = wh.query(
+            "SELECT sum(energy_kwh) AS kwh, avg(util_mean_ratio) AS util, min(sample_s / 3600) AS coverage "
+            "FROM gpu_hourly WHERE hour >= ? AND hour < ?",
+            [start, end],
+        ).row(0, named=True)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,

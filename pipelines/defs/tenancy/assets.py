@@ -65,14 +65,14 @@ def tenant_usage_hourly(
     wh = warehouse.warehouse
     total_rows = 0
     tenants_seen: set[str] = set()
-    for hour in hours_in(context.partition_time_window):
-        start, end = naive(hour), naive(hour + HOUR)
-        samples = wh.query(HOUR_SAMPLES_SQL, [start, end])
-        frame = _usage_for_hour(
-            samples, config, wh.query("SELECT site, pue FROM pue_hourly WHERE hour = ?", [start]), start
-        )
-        tenants_seen |= set(frame.get_column("tenant").to_list())
-        total_rows += wh.replace_partition("tenant_usage_hourly", frame, start, end)
+    with wh.session():
+        for hour in hours_in(context.partition_time_window):
+            start, end = naive(hour), naive(hour + HOUR)
+            samples = wh.query(HOUR_SAMPLES_SQL, [start, end])
+            pue = wh.query("SELECT site, pue FROM pue_hourly WHERE hour = ?", [start])
+            frame = _usage_for_hour(samples, config, pue, start)
+            tenants_seen |= set(frame.get_column("tenant").to_list())
+            total_rows += wh.replace_partition("tenant_usage_hourly", frame, start, end)
     return dg.MaterializeResult(metadata={"dagster/row_count": total_rows, "tenants_seen": len(tenants_seen)})
 
 
