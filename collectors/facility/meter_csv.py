@@ -138,16 +138,20 @@ class _Reader:
         if isinstance(factor, str):
             self.problem(factor, line, "unit")
             return
-        energy = power = None
+        rows = self.rows
         if meter.quantity == "energy_register":
             if value < 0:
                 self.problem(f"negative register reading {text!r} (unsupported or missing value?)", line, column)
                 return
-            energy = value * factor
+            rows["energy_kwh"].append(value * factor)
+            rows["power_w"].append(None)
         else:
-            power = value * factor
-        for key, item in zip(self.rows, (ts, meter.site, meter_id, energy, power, reset), strict=True):
-            self.rows[key].append(item)
+            rows["energy_kwh"].append(None)
+            rows["power_w"].append(value * factor)
+        rows["ts"].append(_epoch_us(ts))
+        rows["site"].append(meter.site)
+        rows["meter_id"].append(meter_id)
+        rows["reset"].append(reset)
 
     def finish(self) -> ParseResult:
         for (meter_id, reason), lines in self.folded.items():
@@ -167,7 +171,7 @@ class _Reader:
         n = len(self.rows["ts"])
         frame = pl.DataFrame(
             {
-                "ts": pl.Series(self.rows["ts"], dtype=pl.Datetime("us", "UTC")),
+                "ts": pl.Series(self.rows["ts"], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
                 "site": pl.Series(self.rows["site"], dtype=pl.String),
                 "meter_id": pl.Series(self.rows["meter_id"], dtype=pl.String),
                 "energy_kwh": pl.Series(self.rows["energy_kwh"], dtype=pl.Float64),
@@ -289,6 +293,14 @@ def _read_row(reader: _Reader, columns: _Columns, header: list[str], row: list[s
     for index, meter_id in columns.wide.items():
         if cell(index):
             reader.reading(ts, meter_id, cell(index), line, meter_id, None, None)
+
+
+def _epoch_us(ts: dt.datetime) -> int:
+    return (ts - _EPOCH) // _ONE_US
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US = dt.timedelta(microseconds=1)
 
 
 def _number(text: str, decimal_comma: bool) -> float | None:

@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -157,9 +158,18 @@ class MeterRegistry(BaseModel):
             by_id.setdefault(m.id, []).append(m)
         return self
 
+    @functools.cached_property
+    def _index(self) -> dict[str, list[Meter]]:
+        index: dict[str, list[Meter]] = {}
+        for m in self.meters:
+            index.setdefault(m.id, []).append(m)
+        return index
+
     def by_id(self, meter_id: str, at: dt.datetime | None = None) -> Meter | None:
         """The entry for ``meter_id`` valid at ``at``; without ``at``, its most recent entry."""
-        entries = [m for m in self.meters if m.id == meter_id]
+        entries = self._index.get(meter_id, [])
+        if len(entries) == 1 and (at is None or entries[0].active_at(at)):
+            return entries[0]
         if at is not None:
             return next((m for m in entries if m.active_at(at)), None)
         if not entries:
