@@ -68,6 +68,11 @@ def normalise_endpoint(url: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="List every link that could not be read, not just the first few.")
 @click.option("--producer", help="Producer name on the landed rows [default: redfish-<host>].")
 @click.option(
+    "--meter-prefix",
+    default="",
+    help="Put this in front of every meter id (e.g. 'pdu-a1:') when several services report for one site.",
+)
+@click.option(
     "--out",
     "--root",
     "out",
@@ -89,6 +94,7 @@ def collect_redfish(
     show_list: bool,
     verbose: bool,
     producer: str | None,
+    meter_prefix: str,
     out: Path,
 ) -> None:
     """Poll a Redfish service and land every power and energy reading it offers.
@@ -136,7 +142,9 @@ def collect_redfish(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_term)
     try:
-        with RedfishPoller(target, root=DataRoot.at(out), site=site, producer=name) as poller:
+        with RedfishPoller(
+            target, root=DataRoot.at(out), site=site, producer=name, meter_prefix=meter_prefix
+        ) as poller:
             if not once:
                 console.print(f"polling {base} every {interval_s:g}s into {out} (Ctrl-C to stop)")
             try:

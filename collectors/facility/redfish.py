@@ -6,7 +6,8 @@ What is read (DMTF Redfish 2025.4 schemas), starting at the service root:
   IT-input metering point of a server);
 * ``Chassis/{id}/EnvironmentMetrics``: ``PowerWatts``, ``EnergykWh``, ``EnergyJoules``;
 * ``Chassis/{id}/Sensors/{s}`` with ``ReadingType`` Power, EnergykWh, EnergyJoules or EnergyWh: ``Reading``
-  (aligned on ``ReadingTime``, with ``SensorResetTime``) and ``LifetimeReading`` (never reset);
+  (aligned on ``ReadingTime`` unless the BMC clock is far off, with ``SensorResetTime``) and
+  ``LifetimeReading`` (never reset);
 * ``Chassis/{id}/Power`` (deprecated since 2020.4) only when none of the three above gave a value for that
   chassis: ``PowerControl[].PowerConsumedWatts`` and ``PowerSupplies[].PowerInputWatts``;
 * ``PowerEquipment/{RackPDUs,FloorPDUs,PowerShelves}/{id}``: ``Metrics``, ``Mains``, ``Branches``,
@@ -19,7 +20,8 @@ Meter ids are ``<@odata.id of the resource>#<property>``, e.g.
 ``/redfish/v1/PowerEquipment/RackPDUs/1/Outlets/A1#EnergykWh``; ``…#EnergykWh/LifetimeReading`` for a
 lifetime register, ``…#PolyPhasePowerWatts/Line1ToNeutral`` for one line and ``…#PolyPhasePowerWatts`` for
 their sum, ``/redfish/v1/Chassis/1U/Sensors/TotalPower#Reading`` for a sensor, and
-``/redfish/v1/Chassis/1U/Power#/PowerControl/0/PowerConsumedWatts`` for the deprecated resource.
+``/redfish/v1/Chassis/1U/Power#/PowerControl/0/PowerConsumedWatts`` for the deprecated resource. Ids are
+unique within one service only; a ``meter_prefix`` per service keeps several PDUs of a site apart.
 
 A missing optional property is simply not read; a link that answers 404 (or any other error status) is a
 problem recorded for the operator, never a failed collection. An energy excerpt without its own reset
@@ -48,6 +50,8 @@ _SENSOR_TYPES: dict[str, tuple[str, dict[str, float]]] = {
     "EnergyWh": ("energy", {"W.h": 1e-3, "Wh": 1e-3}),
 }
 _PDU_COLLECTIONS = ("RackPDUs", "FloorPDUs", "PowerShelves")
+#: A sensor's ReadingTime further than this from the collector's clock is not trusted.
+MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
 _CIRCUITS = {"Mains": "mains", "Branches": "branch", "Feeders": "feeder", "Subfeeds": "subfeed"}
 
 
@@ -108,9 +112,10 @@ def collect_once(
     site: str,
     producer: str,
     clock: Callable[[], dt.datetime] | None = None,
+    meter_prefix: str = "",
 ) -> pl.DataFrame:
     """Walk the service once and return its readings as ``facility`` rows (see the module doc for ids)."""
-    return walk(client, clock=clock).frame(site=site, producer=producer)
+    return walk(client, clock=clock, meter_prefix=meter_prefix).frame(site=site, producer=producer)
 
 
 def walk(
@@ -118,14 +123,28 @@ def walk(
     *,
     clock: Callable[[], dt.datetime] | None = None,
     follow_sources: bool = True,
+    meter_prefix: str = "",
+    max_clock_skew: dt.timedelta = MAX_CLOCK_SKEW,
 ) -> Walk:
-    """Discover and read every power and energy value of the service (see the module doc)."""
+    """Discover and read every power and energy value of the service (see the module doc).
+
+    ``meter_prefix`` is put in front of every meter id. Every rack PDU calls itself ``RackPDUs/1``, so when
+    several services report for one site, give each its own prefix (``pdu-a1:``) or their ids collide.
+    A sensor's ``ReadingTime`` is used as the reading's time unless it is further than ``max_clock_skew``
+    from the collector's clock (BMC clocks drift or were never set); then the time of the GET is used
+    and the skew is reported.
+    """
     walker = _Walker(client, clock or (lambda: dt.datetime.now(dt.UTC)), follow_sources)
+    walker.prefix = meter_prefix
+    walker.max_skew = max_clock_skew
     walker.run()
     return walker.result
 
 
 class _Walker:
+    prefix = ""
+    max_skew = MAX_CLOCK_SKEW
+
     def __init__(self, client: RedfishClient, clock: Callable[[], dt.datetime], follow_sources: bool) -> None:
         self.client = client
         self.clock = clock
@@ -337,6 +356,11 @@ class _Walker:
             self.problem(f"{base}: unexpected ReadingUnits {unit!r} for ReadingType {sensor.get('ReadingType')}")
             return
         ts = _timestamp(sensor.get("ReadingTime")) or when
+        if abs(ts - when) > self.max_skew:
+            self.problem(
+                f"{base}: ReadingTime {sensor.get('ReadingTime')} is {_skew(ts - when)} off; using the collector's time"
+            )
+            ts = when
         value = self.number(sensor.get("Reading"), f"{base}#Reading")
         if quantity == "power":
             if value is not None:
@@ -372,7 +396,9 @@ class _Walker:
         return value
 
     def add(self, meter_id: str, ts: dt.datetime, kind: str, context: str, **values: Any) -> None:
-        self.result.readings.append(Reading(meter_id=meter_id, ts=ts, kind=kind, context=context, **values))
+        self.result.readings.append(
+            Reading(meter_id=f"{self.prefix}{meter_id}", ts=ts, kind=kind, context=context, **values)
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -407,6 +433,14 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def _skew(delta: dt.timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    ahead = "ahead" if delta.total_seconds() > 0 else "behind"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.0f} days {ahead}"
+    return f"{seconds / 60:.0f} min {ahead}"
 
 
 def _timestamp(value: object) -> dt.datetime | None:

@@ -195,9 +195,11 @@ class RedfishPoller:
         root: DataRoot,
         site: str,
         producer: str,
+        meter_prefix: str = "",
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.target = target
+        self.meter_prefix = meter_prefix
         self.landing = LandingZone(root)
         self.site = site
         self.producer = producer
@@ -223,7 +225,7 @@ class RedfishPoller:
             if self._client is None:
                 self._client = self._stack.enter_context(open_client(self.target))
             with _tls_warnings(self.target):
-                result.walk = walk(self._client, clock=self.clock)
+                result.walk = walk(self._client, clock=self.clock, meter_prefix=self.meter_prefix)
             frame = result.walk.frame(site=self.site, producer=self.producer)
             result.files = self.landing.write_batch("facility", self.producer, frame)
             result.ok = True
@@ -240,6 +242,9 @@ class RedfishPoller:
             self.close()
         except OSError as exc:
             result.error = f"cannot land readings: {exc}"
+        except Exception as exc:  # a long-running collector outlives one bad answer; the error is recorded
+            result.error = f"unexpected {type(exc).__name__}: {exc}"
+            self.close()
         result.duration_s = time.monotonic() - t0
         self._health(result)
         return result

@@ -84,8 +84,11 @@ def test_rackmount_power_supplies_environment_and_sensors(redfish_samples: Path,
     assert by_id[f"{psu}#EnergykWh"].context == "Computer System Chassis / Power Supply Bay 1"
     assert by_id[f"{CHASSIS}/EnvironmentMetrics#PowerWatts"].power_w == 374.0
     total = by_id[f"{CHASSIS}/Sensors/TotalPower#Reading"]
-    # Sensors are aligned on their ReadingTime (2019-08-13T04:14:33+06:00), not on the time of the GET.
-    assert (total.power_w, total.ts) == (374.0, dt.datetime(2019, 8, 12, 22, 14, 33, tzinfo=dt.UTC))
+    # The mockup's ReadingTime (2019-08-13T04:14:33+06:00) is years away from the collector's clock:
+    # a BMC clock that was never set. The time of the GET is used and the skew reported.
+    assert (total.power_w, total.ts) == (374.0, FIXED)
+    skew = f"{CHASSIS}/Sensors/TotalPower: ReadingTime 2019-08-13T04:14:33+06:00 is 2656 days behind"
+    assert any(p.startswith(skew) for p in result.problems)
     assert by_id[f"{CHASSIS}/Sensors/TotalEnergy#Reading"].energy_kwh == 325675.0
     assert by_id[f"{CHASSIS}/Sensors/PS1Energy#Reading"].energy_kwh == 7855.0
     assert by_id[f"{CHASSIS}/Sensors/PS1InputPower#Reading"].ts == FIXED
@@ -96,7 +99,19 @@ def test_rackmount_power_supplies_environment_and_sensors(redfish_samples: Path,
         f"{CHASSIS}/PowerSubsystem/PowerSupplies/Bay2: HTTP 404 (linked from {CHASSIS}/PowerSubsystem/PowerSupplies)"
         in (result.problems)
     )
-    assert sum("/Sensors/" in p for p in result.problems) == 37  # the mockup copy lists 41, ships 4
+    assert sum(": HTTP 404" in p and "/Sensors/" in p for p in result.problems) == 37  # lists 41, ships 4
+
+
+def test_sensor_reading_time_is_used_when_the_clocks_agree(redfish_samples: Path, redfish_server: Start) -> None:
+    srv = redfish_server(redfish_samples / "public-rackmount1")
+    near = dt.datetime(2019, 8, 12, 22, 20, tzinfo=dt.UTC)
+    with open_client(RedfishTarget(srv.url)) as client:
+        result = walk(client, clock=lambda: near)
+    by_id = {r.meter_id: r for r in result.readings}
+    # Aligned on when the sensor acquired the value, not on when it was fetched.
+    assert by_id[f"{CHASSIS}/Sensors/TotalPower#Reading"].ts == dt.datetime(2019, 8, 12, 22, 14, 33, tzinfo=dt.UTC)
+    assert by_id[f"{CHASSIS}/Sensors/TotalEnergy#Reading"].ts == near
+    assert not any("ReadingTime" in p for p in result.problems)
 
 
 def test_deprecated_power_is_the_fallback(redfish_samples: Path, redfish_server: Start) -> None:
@@ -147,11 +162,14 @@ def test_collect_once_gives_landing_rows(redfish_samples: Path, redfish_server: 
     srv = redfish_server(redfish_samples / "public-pdu")
     with open_client(RedfishTarget(srv.url)) as client:
         rows = collect_once(client, site="tyo1", producer="redfish-pdu-a1", clock=_clock)
+        prefixed = collect_once(client, site="tyo1", producer="redfish-pdu-a1", clock=_clock, meter_prefix="pdu-a1:")
     assert rows.schema == FACILITY_READING.polars_schema
     assert rows.height == 38
     assert set(rows["site"]) == {"tyo1"}
     assert set(rows["source"]) == {"redfish"}
+    assert set(rows["ts"]) == {FIXED}
     assert rows.filter(pl.col("meter_id") == f"{PDU}/Outlets/B2#EnergykWh")["energy_kwh"].to_list() == [53941.0]
+    assert prefixed["meter_id"].to_list() == [f"pdu-a1:{m}" for m in rows["meter_id"]]
     energy_and_power = rows.select(pl.col("energy_kwh").is_not_null() ^ pl.col("power_w").is_not_null()).to_series()
     assert energy_and_power.all()  # each meter id is exactly one quantity
 
