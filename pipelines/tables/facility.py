@@ -66,6 +66,11 @@ PUE_HOURLY = Table(
         ("category", "INTEGER", "1 UPS output, 2 PDU output, 3 IT equipment input"),
         ("coverage_ratio", "DOUBLE", "share of the hour both sides were measured"),
         ("low_coverage", "BOOLEAN"),
+        (
+            "checks_failed",
+            "VARCHAR",
+            "NULL, or '; '-joined: missing_facility, missing_it, pue_below_1 (PUE left NULL), gpu_exceeds_it",
+        ),
     ),
 )
 
@@ -86,7 +91,59 @@ PUE_DAILY = Table(
         ("category", "INTEGER"),
         ("coverage_ratio", "DOUBLE"),
         ("low_coverage", "BOOLEAN"),
+        ("other_it_kwh", "DOUBLE", "IT energy that is not GPU"),
+        ("cooling_ppue", "DOUBLE", "(IT + cooling) / IT over the hours with cooling metered"),
+        ("hours_used", "BIGINT", "hours with a valid PUE that entered the sums"),
     ),
 )
 
-TABLES = (METER_READING, METER_ENERGY_HOURLY, PUE_HOURLY, PUE_DAILY)
+PUE_MONTHLY = Table(
+    name="pue_monthly",
+    description="PUE per site and UTC month from summed energies of the hours with a valid PUE.",
+    time_column="month",
+    grain="month",
+    key=("site", "month"),
+    columns=cols(
+        ("month", "DATE", "first day of the UTC month"),
+        ("site", "VARCHAR"),
+        ("facility_kwh", "DOUBLE"),
+        ("it_kwh", "DOUBLE"),
+        ("gpu_kwh", "DOUBLE"),
+        ("cooling_kwh", "DOUBLE"),
+        ("pue", "DOUBLE"),
+        ("category", "INTEGER", "lowest category among the hours used"),
+        ("coverage_ratio", "DOUBLE", "measured hours / hours in the month"),
+        ("low_coverage", "BOOLEAN"),
+        ("other_it_kwh", "DOUBLE"),
+        ("cooling_ppue", "DOUBLE"),
+        ("hours_used", "BIGINT"),
+    ),
+)
+
+PUE_ROLLING_12M = Table(
+    name="pue_rolling_12m",
+    description=(
+        "Trailing-twelve-month PUE per site, for the 12 UTC months ending with `month`: the annualised "
+        "headline figure. window_type 'ttm' needs the coverage threshold, else 'interim'."
+    ),
+    time_column="month",
+    grain="month",
+    key=("site", "month"),
+    columns=cols(
+        ("month", "DATE", "last month of the window"),
+        ("site", "VARCHAR"),
+        ("window_start", "DATE", "first month of the window"),
+        ("facility_kwh", "DOUBLE"),
+        ("it_kwh", "DOUBLE"),
+        ("gpu_kwh", "DOUBLE"),
+        ("cooling_kwh", "DOUBLE"),
+        ("pue", "DOUBLE"),
+        ("category", "INTEGER", "lowest category among the months used"),
+        ("coverage_ratio", "DOUBLE", "measured hours / hours in the 12 months"),
+        ("low_coverage", "BOOLEAN"),
+        ("window_type", "VARCHAR", "ttm | interim"),
+        ("months_used", "BIGINT"),
+    ),
+)
+
+TABLES = (METER_READING, METER_ENERGY_HOURLY, PUE_HOURLY, PUE_DAILY, PUE_MONTHLY, PUE_ROLLING_12M)
