@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs import automation
+from pipelines.defs import automation, inbox
 from pipelines.defs.common import LANDING_GPU, LANDING_GPU_HEALTH
+from pipelines.defs.facility import assets as facility_assets
+from pipelines.defs.facility import checks as facility_checks
 from pipelines.defs.gpu import assets as gpu_assets
 from pipelines.defs.gpu import checks as gpu_checks
 from pipelines.defs.serving import assets as serving_assets
@@ -19,8 +21,8 @@ from pipelines.defs.tenancy import assets as tenancy_assets
 from pipelines.defs.tenancy import checks as tenancy_checks
 from pipelines.resources import DataRootResource, WarehouseResource, default_root
 
-ASSET_MODULES = (gpu_assets, tenancy_assets, serving_assets)
-CHECK_MODULES = (gpu_checks, tenancy_checks)
+ASSET_MODULES = (gpu_assets, facility_assets, tenancy_assets, serving_assets)
+CHECK_MODULES = (gpu_checks, facility_checks, tenancy_checks)
 
 
 def build_definitions(root: str | None = None) -> dg.Definitions:
@@ -33,9 +35,9 @@ def build_definitions(root: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=automation.JOBS,
+        jobs=[*automation.JOBS, *inbox.JOBS],
         schedules=automation.SCHEDULES,
-        sensors=automation.SENSORS,
+        sensors=[*automation.SENSORS, *inbox.SENSORS],
         resources={
             "site_root": DataRootResource(root=str(data_root.path)),
             "warehouse": WarehouseResource(path=str(data_root.warehouse_db)),

@@ -214,11 +214,16 @@ def _meter_faults(readings: list[tuple[int, str, float]], site: str) -> list[tup
         return readings
     reset_at, gap_from = times[len(times) // 4], times[len(times) * 3 // 5]
     pdu = f"{site}-r01-pdu-kwh"
+    before = times[times.index(reset_at) - 1]
     base = {m: v for t, m, v in readings if t == reset_at}
+    prev = {m: v for t, m, v in readings if t == before}
+    # The meter was swapped half-way through the minute before ``reset_at``: the new register starts at 0
+    # and has counted half of that minute's energy by the next reading.
+    since_swap = (base[pdu] - prev[pdu]) / 2
     out = []
     for t, m, v in readings:
         if m == pdu and t >= reset_at:
-            v = round(v - base[m] + 0.25, 3)  # new meter, 0.25 kWh counted since the swap
+            v = round(v - base[m] + since_swap, 3)
         if m == f"{site}-chiller-kwh" and gap_from <= t < gap_from + 600:
             continue
         out.append((t, m, v))

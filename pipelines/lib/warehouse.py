@@ -189,7 +189,8 @@ class Warehouse:
         for c in wanted:
             tbl.column(c)
         tc = tbl.time_column
-        sql = f"SELECT {', '.join(wanted)} FROM {tbl.name} WHERE {tc} >= ? AND {tc} < ?"
+        # Ordered by the key: downstream float sums then come out the same on every re-run.
+        sql = f"SELECT {', '.join(wanted)} FROM {tbl.name} WHERE {tc} >= ? AND {tc} < ? ORDER BY {', '.join(tbl.key)}"
         with self.connect() as con:
             self._ensure(con, tbl)
             return con.execute(sql, [_param(start), _param(end)]).pl()

@@ -172,3 +172,36 @@ def test_serving_file_opens_read_only_while_the_pipeline_writes(demo_run: DemoRu
         reads += 1
     writer.join()
     assert not errors
+
+
+def test_pue_is_at_least_one_and_matches_the_simulated_meters(demo_run: DemoRun) -> None:
+    truth = pl.read_parquet(demo_run.root.truth / "facility_hourly.parquet").with_columns(
+        pl.col("hour").dt.replace_time_zone(None)
+    )
+    con = _serving(demo_run)
+    try:
+        pue = con.execute(
+            "SELECT site, hour, facility_kwh, it_kwh, gpu_kwh, pue, category, coverage_ratio, low_coverage "
+            "FROM pue_hourly"
+        ).pl()
+        daily = con.execute("SELECT site, day, pue FROM pue_daily").pl()
+    finally:
+        con.close()
+    assert pue.height == 2 * 4
+    assert pue.get_column("pue").min() >= 1.0  # type: ignore[operator]
+    assert set(pue.get_column("category").to_list()) == {2}  # IT metered at PDU outputs
+    assert pue.get_column("coverage_ratio").min() == pytest.approx(1.0)
+    assert not pue.get_column("low_coverage").any()
+    assert (pue.get_column("gpu_kwh") < pue.get_column("it_kwh")).all()
+    joined = pue.join(truth, on=["site", "hour"], suffix="_true")
+    for row in joined.iter_rows(named=True):
+        assert row["facility_kwh"] == pytest.approx(row["facility_kwh_true"], rel=1e-3)
+        assert row["it_kwh"] == pytest.approx(row["it_kwh_true"], rel=1e-3)
+    # Daily PUE is the ratio of the day's energies, not the mean of hourly ratios.
+    day = START.date()
+    first = pue.filter(pl.col("hour").dt.date() == day)
+    for site in ("tyo1", "hkd1"):
+        part = first.filter(pl.col("site") == site)
+        expected = part.get_column("facility_kwh").sum() / part.get_column("it_kwh").sum()
+        got = daily.filter((pl.col("site") == site) & (pl.col("day") == day)).get_column("pue").item()
+        assert got == pytest.approx(expected, rel=1e-9)
