@@ -126,7 +126,9 @@ def pue_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     with wh.session():
         meters = wh.read_partition("meter_energy_hourly", start, end)
         gpu = wh.query(
-            "SELECT site, hour, sum(energy_kwh) AS gpu_kwh FROM gpu_hourly WHERE hour >= ? AND hour < ? GROUP BY ALL",
+            # Ordered sum: the same float result however the rows happen to be stored (re-runs are byte-identical).
+            "SELECT site, hour, sum(energy_kwh ORDER BY gpu_uuid) AS gpu_kwh FROM gpu_hourly "
+            "WHERE hour >= ? AND hour < ? GROUP BY ALL ORDER BY ALL",
             [start, end],
         )
         frame = pue_of_hours(meters, gpu)
