@@ -66,6 +66,22 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    sql: str
+
+
+class QueryFailedError(Exception):
+    """DuckDB refused an expanded query; keeps the SQL it ran."""
+
+    def __init__(self, message: str, sql: str) -> None:
+        super().__init__(message)
+        self.message, self.sql = message, sql
+
+
+@dataclass(frozen=True)
 class Problem:
     """One failed check, naming the dashboard, the panel (or variable) and the scenario."""
 
@@ -211,7 +227,9 @@ def _has_value(types: list[str], rows: list[tuple[Any, ...]]) -> bool:
     return any(row[i] is not None for row in rows for i in cells)
 
 
-class _Checker:
+class Checker:
+    """Checks one dashboard under one scenario; also how the preview resolves variables and runs panels."""
+
     def __init__(self, con: duckdb.DuckDBPyConnection, dashboard: Mapping[str, Any], scenario: Scenario) -> None:
         self.con, self.dashboard, self.scenario = con, dashboard, scenario
         self.name = f"{dashboard.get('title')} ({dashboard.get('uid')})"
@@ -265,28 +283,44 @@ class _Checker:
             value = (options[0],) if multi else options[0]
         return VariableState(str(var["name"]), value, multi, include_all, all_value, options)
 
+    def context(self, panel: Mapping[str, Any], states: Mapping[str, VariableState]) -> QueryContext:
+        """The panel's time range (with its override) and ``$__interval`` (with its minimum)."""
+        return QueryContext(
+            panel_time_range(self.scenario, panel),
+            effective_interval(self.scenario.interval, panel.get("interval")),
+            states,
+        )
+
+    def run(
+        self, panel: Mapping[str, Any], target: Mapping[str, Any], states: Mapping[str, VariableState]
+    ) -> QueryResult:
+        """Expand and run one target; raises InterpolationError or duckdb.Error."""
+        sql = render_sql(str(target.get("rawSql", "")), self.context(panel, states))
+        try:
+            columns, types, rows = _run(self.con, sql)
+        except duckdb.Error as exc:
+            raise QueryFailedError(str(exc), sql) from exc
+        return QueryResult(columns, types, rows, sql)
+
     def panels(self, states: dict[str, VariableState]) -> None:
-        for panel in _panels(self.dashboard):
+        for panel in iter_panels(self.dashboard):
             self.report.panels += 1
             where = f"panel {panel.get('title')!r} (id {panel.get('id')})"
-            ctx = QueryContext(
-                panel_time_range(self.scenario, panel),
-                effective_interval(self.scenario.interval, panel.get("interval")),
-                states,
-            )
             for target in panel.get("targets", []):
                 fmt = target.get("format")
                 if fmt not in (0, 1):
                     self.problem(where, f"target {target.get('refId')}: format must be the integer 0 or 1")
                     continue
-                sql = ""
                 try:
-                    sql = render_sql(str(target.get("rawSql", "")), ctx)
-                    columns, types, rows = _run(self.con, sql)
+                    result = self.run(panel, target, states)
                     self.report.queries += 1
-                except (InterpolationError, duckdb.Error, ValueError) as exc:
-                    self.problem(where, f"query failed: {exc}", sql)
+                except InterpolationError as exc:
+                    self.problem(where, f"query failed: {exc}")
                     continue
+                except QueryFailedError as exc:
+                    self.problem(where, f"query failed: {exc.message}", exc.sql)
+                    continue
+                columns, types, rows, sql = result.columns, result.types, result.rows, result.sql
                 for message in check_result(panel, int(fmt), columns, types, rows):
                     self.problem(where, message, sql)
                 if self.scenario.require_rows and not rows:
@@ -295,7 +329,8 @@ class _Checker:
                     self.problem(where, "returned only NULL values (Grafana shows 'No data')", sql)
 
 
-def _panels(dashboard: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+def iter_panels(dashboard: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    """Every non-row panel, including those inside collapsed rows."""
     for panel in dashboard.get("panels", []):
         if panel.get("type") == "row":
             yield from panel.get("panels", [])
@@ -308,7 +343,7 @@ def verify_dashboard(
 ) -> Report:
     report = Report()
     for scenario in scenarios:
-        checker = _Checker(con, dashboard, scenario)
+        checker = Checker(con, dashboard, scenario)
         states = checker.variables()
         if states is not None:
             checker.panels(states)

@@ -12,12 +12,12 @@ import duckdb
 import pytest
 
 from dashboards.catalogue import dashboards
-from dashboards.interpolation import QueryContext, TimeRange, VariableState, render_sql
+from dashboards.interpolation import TimeRange, VariableState
 from dashboards.render import render_dashboard
 from dashboards.variables import Vocabulary
 from dashboards.verify import (
+    Checker,
     Scenario,
-    _Checker,
     check_result,
     data_end,
     default_scenarios,
@@ -77,12 +77,11 @@ def test_a_broken_variable_query_is_named_too(
 
 def _rows(con: duckdb.DuckDBPyConnection, d: dict[str, Any], title: str, scenario: Scenario = DAY) -> list[Any]:
     """Rows of one panel under a scenario, with the variables resolved as the verifier does."""
-    checker = _Checker(con, d, scenario)
+    checker = Checker(con, d, scenario)
     states = checker.variables()
     assert states is not None
     p = panel(d, title)
-    ctx = QueryContext(scenario.time_range, "1h", states)
-    return con.sql(render_sql(p["targets"][0]["rawSql"], ctx)).fetchall()
+    return checker.run(p, p["targets"][0], states).rows
 
 
 def test_panels_compute_what_they_say(serving_con: duckdb.DuckDBPyConnection, committed: list[dict[str, Any]]) -> None:
@@ -118,7 +117,7 @@ def test_single_selection_narrows_every_chained_variable(
     serving_con: duckdb.DuckDBPyConnection, committed: list[dict[str, Any]]
 ) -> None:
     first = Scenario("24h, first", DAY.time_range, "1m", "first")
-    checker = _Checker(serving_con, by_uid(committed, "aigrid-fleet"), first)
+    checker = Checker(serving_con, by_uid(committed, "aigrid-fleet"), first)
     states = checker.variables()
     assert states is not None
     assert states["site"].value == ("osa1",)
@@ -171,7 +170,7 @@ def test_cluster_dashboards_run_where_the_inventory_has_clusters(serving_file: P
         rendered = [render_dashboard(d, v) for d in dashboards(v)]
         report = verify_all(con, rendered)
         assert report.problems == []
-        checker = _Checker(con, rendered[0], Scenario("first", DAY.time_range, "1m", "first"))
+        checker = Checker(con, rendered[0], Scenario("first", DAY.time_range, "1m", "first"))
         states = checker.variables()
         assert states is not None
         assert states["cluster"] == VariableState("cluster", ("osa1-a",), True, True, "'__all'", ("osa1-a", "osa1-b"))
