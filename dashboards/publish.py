@@ -40,7 +40,7 @@ class PublishResult:
 def token_from_env(name: str = DEFAULT_TOKEN_ENV) -> str:
     token = os.environ.get(name, "").strip()
     if not token:
-        raise InputError(f"set {name} to a Grafana service-account token (Editor role or better)", field=name)
+        raise InputError(f"set {name} to a Grafana service-account token (Editor role or better)")
     return token
 
 
@@ -116,8 +116,7 @@ def publish(
     except GrafanaException as exc:
         raise PublishError(f"{url}: Grafana answered {exc.status_code} while {action}: {exc.message}") from None
     except OSError as exc:  # connection refused, DNS, TLS: niquests' errors derive from IOError
-        reason = str(exc)[:200] or type(exc).__name__
-        raise PublishError(f"{url}: cannot reach Grafana while {action}: {reason}") from None
+        raise PublishError(f"{url}: cannot reach Grafana while {action} ({type(exc).__name__})") from None
     finally:
         api.client.s.close()
     return result

@@ -149,7 +149,19 @@ def _configure(b: Any, p: Panel) -> None:
         b.tooltip(hb.HeatmapTooltip().mode(cm.TooltipDisplayMode.SINGLE).y_histogram(False).show_color_scale(True))
 
 
+def _check_overrides(p: Panel) -> None:
+    """Value mappings of the defaults apply to every field an override does not re-map: refuse that trap."""
+    if p.style.mappings:
+        for o in p.overrides:
+            if o.style is not None and not o.style.mappings:
+                raise ValueError(
+                    f"panel {p.title!r}: its default value mappings would also apply to {o.field!r}; "
+                    "put the mappings in an override instead"
+                )
+
+
 def _panel(p: Panel, x: int, y: int) -> Any:
+    _check_overrides(p)
     b = _BUILDERS[p.kind]()
     b.id(p.id).title(p.title).description(p.description).datasource(datasource_ref())
     b.with_target(DuckDBQueryBuilder("A", p.sql.strip(), p.query_format))

@@ -25,7 +25,7 @@ STRANDED = Style("percentunit", decimals=1, min=0, max=1, steps=(Step(GREEN), St
 COVERAGE = Style("percentunit", decimals=1, min=0, max=1, steps=(Step(RED), Step(AMBER, 0.9), Step(GREEN, 0.99)))
 
 PUE_TARGET = 1.4
-#: PUE: green at or below the 1.4 target, amber to 1.6, red above (energy over energy, never a mean of ratios).
+#: PUE: green below the 1.4 target, amber from 1.4, red from 1.6 (energy over energy, never a mean of ratios).
 PUE = Style("none", decimals=2, min=1, steps=(Step(GREEN), Step(AMBER, PUE_TARGET), Step(RED, 1.6)))
 PUE_CATEGORY = Style(
     "none",

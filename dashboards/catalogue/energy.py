@@ -29,8 +29,8 @@ def dashboard(v: Vocabulary) -> Dashboard:
             Panel(
                 1,
                 "PUE",
-                "Facility energy over IT energy for the time range (pue_hourly). Green at or below the 1.4 "
-                "target, amber to 1.6, red above.",
+                "Facility energy over IT energy for the time range (pue_hourly). Green below the 1.4 target, "
+                "amber from 1.4, red from 1.6.",
                 Kind.STAT,
                 f'SELECT {_PUE} AS "PUE"\nFROM pue_hourly\nWHERE $__timeFilter(hour) AND {site}',
                 st.PUE,
@@ -64,12 +64,12 @@ SELECT min(category) AS "Category",
        count(*) FILTER (WHERE low_coverage) AS "Low-coverage hours"
 FROM pue_hourly
 WHERE $__timeFilter(hour) AND {site}""",
-                st.PUE_CATEGORY,
+                st.PROBLEM_COUNT,
                 w=8,
                 h=5,
                 overrides=(
+                    Override("Category", style=st.PUE_CATEGORY),
                     Override("Coverage", style=st.COVERAGE),
-                    Override("Low-coverage hours", style=st.PROBLEM_COUNT),
                 ),
                 links=(Link("Pipeline health", PIPELINE_UID),),
             ),

@@ -42,7 +42,7 @@ WITH sources AS (
   {branches}
 )
 SELECT source AS "Source", tbl AS "Table", site AS "Site", latest AS "Data up to",
-       date_diff('second', latest, {RANGE_END}) AS "Lag", rows_in_range AS "Rows in range"
+       greatest(date_diff('second', latest, {RANGE_END}), 0) AS "Lag", rows_in_range AS "Rows in range"
 FROM sources
 WHERE {site}
 ORDER BY 1, 3"""
@@ -57,9 +57,9 @@ def dashboard(v: Vocabulary) -> Dashboard:
             Panel(
                 1,
                 "Freshness per source",
-                "Per published table and site: the end of the newest period it holds, how far that lags the end "
-                "of the time range (hourly sources are published with a lag for late data), and its rows in "
-                "the range.",
+                "Per published table and site: the end of the newest period it holds (a daily table's current "
+                "day counts as held), how far that lags the end of the time range (hourly sources are published "
+                "with a lag for late data), and its rows in the range.",
                 Kind.TABLE,
                 _freshness(site),
                 st.TEXT,

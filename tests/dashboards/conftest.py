@@ -8,8 +8,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from dashboards.generate import build
 from dashboards.render import GENERATED_DIR
 from dashboards.verify import load_dashboards
+from tests.dashboards.fake_grafana import grafana  # noqa: F401  (a fixture)
 from tests.dashboards.serving_fixture import serving_db
 
 
@@ -34,6 +36,14 @@ def committed() -> list[dict[str, Any]]:
     found = load_dashboards(GENERATED_DIR)
     assert found, f"no dashboards under {GENERATED_DIR}; run `aigrid dashboards build`"
     return found
+
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Path:
+    """A fresh build of the dashboards in a temporary folder."""
+    out = tmp_path / "generated"
+    build(out)
+    return out
 
 
 def by_uid(dashboards: list[dict[str, Any]], uid: str) -> dict[str, Any]:
