@@ -17,6 +17,8 @@ UID = "aigrid-gpu-health"
 FLEET_UID = "aigrid-fleet"
 PIPELINE_UID = "aigrid-pipeline"
 
+#: Per-node time series show at most this many nodes (thousands of lines help nobody).
+TOP_NODES = 20
 #: Fell silent during the range: seen in it, but not in its last 15 minutes.
 _LOST = f"last_seen >= {RANGE_START} AND last_seen < {SILENT_BEFORE}"
 
@@ -78,13 +80,20 @@ SELECT (SELECT count(*) FROM dim_gpu WHERE {gpus} AND {_LOST}) AS "Lost GPUs",
             Panel(
                 4,
                 "Hottest GPU per node",
-                "Maximum GPU temperature per node and interval; dashed lines at 83 °C (slowdown warning) and "
-                "87 °C (DCGM dashboard red).",
+                f"Maximum GPU temperature per node and interval for the {TOP_NODES} nodes that ran hottest in "
+                "the time range; dashed lines at 83 °C (slowdown warning) and 87 °C (DCGM dashboard red).",
                 Kind.TIMESERIES,
                 f"""
+WITH top AS (
+  SELECT node FROM gpu_hourly
+  WHERE $__timeFilter(hour) AND {gpus}
+  GROUP BY node
+  ORDER BY max(temp_max_c) DESC NULLS LAST, node
+  LIMIT {TOP_NODES}
+)
 SELECT {bucket("hour")} AS time, node, max(temp_max_c) AS temp
 FROM gpu_hourly
-WHERE $__timeFilter(hour) AND {gpus}
+WHERE $__timeFilter(hour) AND {gpus} AND node IN (SELECT node FROM top)
 GROUP BY 1, 2
 ORDER BY 1, 2""",
                 st.TEMP,
@@ -98,12 +107,20 @@ ORDER BY 1, 2""",
             Panel(
                 5,
                 "Throttled share per node",
-                "Share of each node's observed GPU time with a power or thermal clocks-event reason active.",
+                "Share of each node's observed GPU time with a power or thermal clocks-event reason active, for "
+                f"the {TOP_NODES} nodes throttled longest in the time range.",
                 Kind.TIMESERIES,
                 f"""
+WITH top AS (
+  SELECT node FROM gpu_hourly
+  WHERE $__timeFilter(hour) AND {gpus}
+  GROUP BY node
+  ORDER BY sum(throttled_s) DESC NULLS LAST, node
+  LIMIT {TOP_NODES}
+)
 SELECT {bucket("hour")} AS time, node, {ratio("sum(throttled_s)", "sum(sample_s)")} AS throttled
 FROM gpu_hourly
-WHERE $__timeFilter(hour) AND {gpus}
+WHERE $__timeFilter(hour) AND {gpus} AND node IN (SELECT node FROM top)
 GROUP BY 1, 2
 ORDER BY 1, 2""",
                 st.THROTTLED,

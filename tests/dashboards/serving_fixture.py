@@ -108,7 +108,7 @@ def _util(g: dict[str, Any], h: int) -> float:
     if (g["site"], g["node"], g["gpu_index"]) in IDLE_GPUS:
         return 0.0
     node_i = int(g["node"][-2:])
-    return 0.15 + 0.8 * ((node_i * 7 + g["gpu_index"] * 3 + h * 5) % 10) / 10
+    return 0.15 + 0.8 * ((node_i * 7 + int(g["gpu_index"]) * 3 + h * 5) % 10) / 10
 
 
 def _gpu_tables() -> dict[str, list[dict[str, Any]]]:
