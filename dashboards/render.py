@@ -142,7 +142,8 @@ def _configure(b: Any, p: Panel) -> None:
             color = color.min(p.style.min)
         if p.style.max is not None:
             color = color.max(p.style.max)
-        b.calculate(False).color(color).cell_gap(1).show_legend()
+        # Grafana's default hides cells <= 1e-9 (empty histogram buckets); a 0 % node must stay visible (red).
+        b.calculate(False).color(color).cell_gap(1).show_legend().filter_values(hb.FilterValueRange().le(-1e-9))
         b.y_axis(hb.YAxisConfig().axis_placement(cm.AxisPlacement.LEFT).reverse(False))
         b.rows_frame(hb.RowsHeatmapOptions().layout(cm.HeatmapCellLayout.UNKNOWN))
         b.cell_values(hb.CellValues().unit(p.style.unit))
@@ -288,7 +289,9 @@ def _tidy(data: dict[str, Any]) -> None:
     belong to interval variables only.
     """
     panels = [*data.get("panels", []), *(p for row in data.get("panels", []) for p in row.get("panels", []))]
-    for link in [*data.get("links", []), *(link for p in panels for link in p.get("links", []))]:
+    links = [*data.get("links", []), *(link for p in panels for link in p.get("links", []))]
+    links += [link for p in panels for link in p.get("fieldConfig", {}).get("defaults", {}).get("links", [])]
+    for link in links:
         link.pop("placement", None)
     for var in data.get("templating", {}).get("list", []):
         if var.get("type") != "interval":
