@@ -53,6 +53,8 @@ CELL_SIGNALS: dict[str, tuple[str, str, str, str]] = {
 }
 ENERGY_PER_PERIOD = ("PEE.Energy", "pmConsumedEnergy")
 ENERGY_CUMULATIVE = "pmConsumedEnergyAccumulated"
+#: Internal name of the per-period steps of a cumulative register (never a landed counter name).
+_ENERGY_STEPS = f"{ENERGY_CUMULATIVE}#steps"
 NODE_ENERGY_CLASS = "ConsumedEnergyMeasurement"
 
 
@@ -130,20 +132,36 @@ def gnb_kpis_hourly(
 # -- preparation ---------------------------------------------------------------------------------------
 
 
-def _naive_utc(frame: pl.DataFrame) -> pl.DataFrame:
-    fixes = [
-        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
-        for c in ("period_start", "period_end")
-        if isinstance(frame.schema[c], pl.Datetime) and frame.schema[c].time_zone is not None  # type: ignore[attr-defined]
-    ]
-    out = frame.with_columns(fixes) if fixes else frame
-    return out.with_columns(pl.col("period_start", "period_end").dt.cast_time_unit("us"))
+_INPUT_TYPES: dict[str, pl.DataType] = {
+    "site": pl.String(),
+    "managed_element": pl.String(),
+    "measured_object": pl.String(),
+    "cell": pl.String(),
+    "counter": pl.String(),
+    "sub_counter": pl.String(),
+    "vector_index": pl.Int32(),
+    "value": pl.Float64(),
+    "suspect": pl.Boolean(),
+    "unit": pl.String(),
+}
+
+
+def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns the KPIs read, typed, with naive UTC microsecond timestamps (whatever the input had)."""
+    times = []
+    for c in ("period_start", "period_end"):
+        col = pl.col(c)
+        dtype = frame.schema[c]
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        times.append(col.cast(pl.Datetime("us")).alias(c))
+    return frame.select(*times, *[pl.col(c).cast(t) for c, t in _INPUT_TYPES.items()])
 
 
 def _base(records: pl.DataFrame) -> pl.DataFrame:
     """Whole-counter values (no sub-counter, no vector element) with a value, one per object and period."""
     return (
-        _naive_utc(records)
+        _normalise(records)
         .filter(
             pl.col("sub_counter").is_null()
             & pl.col("vector_index").is_null()
@@ -179,14 +197,28 @@ def _hourly_rows(
     base = _base(records)
     if extra is not None and extra.height:
         base = pl.concat([base, extra.select(base.columns)])
-    hourly = _expand(base)
-    finest = pl.col("duration_s") == pl.col("duration_s").min().over(
-        ["site", "managed_element", "measured_object", "counter", "hour"]
-    )
-    hourly = hourly.filter(finest)
+    hourly = _finest(_expand(base))
     if include_suspect:
         return hourly, hourly.clear()
     return hourly.filter(~pl.col("suspect")), hourly.filter(pl.col("suspect"))
+
+
+def _finest(hourly: pl.DataFrame) -> pl.DataFrame:
+    """Drop a period when a shorter period of the same object and counter overlaps it (two granularities)."""
+    series = ["site", "managed_element", "measured_object", "counter", "hour"]
+    several = pl.col("duration_s").n_unique().over(series) > 1
+    mixed = hourly.filter(several)
+    if mixed.is_empty():
+        return hourly
+    mixed = mixed.with_row_index("_row")
+    pairs = mixed.join(mixed.select(*series, "period_start", "period_end", "duration_s"), on=series, suffix="_o")
+    dominated = pairs.filter(
+        (pl.col("duration_s_o") < pl.col("duration_s"))
+        & (pl.col("period_start_o") < pl.col("period_end"))
+        & (pl.col("period_end_o") > pl.col("period_start"))
+    ).select("_row")
+    kept = mixed.join(dominated.unique(), on="_row", how="anti").drop("_row")
+    return pl.concat([hourly.filter(~several), kept])
 
 
 # -- aggregation ---------------------------------------------------------------------------------------
@@ -307,6 +339,7 @@ def _energy_deltas(records: pl.DataFrame, include_suspect: bool) -> pl.DataFrame
     deltas = base.sort([*meter, "period_end"]).with_columns(
         (pl.col("value") - pl.col("value").shift(1).over(meter)).alias("value"),
         pl.col("period_end").shift(1).over(meter).alias("period_start"),
+        pl.lit(_ENERGY_STEPS).alias("counter"),
     )
     return deltas.filter(pl.col("value").is_not_null() & (pl.col("value") >= 0))
 
@@ -315,8 +348,10 @@ def _energy(node: pl.DataFrame) -> pl.DataFrame:
     """Energy (kWh), its source and the seconds it covers, per gNB and hour (first source that has data)."""
     rows = node.filter(pl.col("unit") == "kWh")
     rows = rows.with_columns(
-        pl.when(pl.col("counter") == ENERGY_CUMULATIVE)
+        pl.when(pl.col("counter") == _ENERGY_STEPS)
         .then(pl.lit(ENERGY_CUMULATIVE))
+        .when(pl.col("counter") == ENERGY_CUMULATIVE)
+        .then(pl.lit(None, pl.String))  # the register itself; its steps are what counts
         .otherwise(pl.col("counter"))
         .alias("source"),
         pl.col("measured_object").str.contains(f"(^|,){NODE_ENERGY_CLASS}=").alias("node_level"),
