@@ -37,7 +37,9 @@ ROOTS = {"measCollecFile": "ts32435", "measDataFile": "ts28532"}
 _WATCHED = tuple(f"{{*}}{name}" for name in ("fileHeader", "measData", "managedElement", "measEntity", "measInfo"))
 _COUNTER_NAME = re.compile(r"^[A-Za-z_][\w.:\-/#\[\]]*$")
 #: Values buffered before a batch is turned into a frame (bounded memory, few large Polars operations).
-BATCH_VALUES = 1_000_000
+BATCH_VALUES = 250_000
+#: ... or characters of value text: a comma vector is one text but many records (150-sample power vectors).
+BATCH_TEXT_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,6 @@ class _Tags:
     type_names: Any
     all_texts: Any
     all_ps: Any
-    ldns: Any
     with_suspect: Any
 
     @classmethod
@@ -81,7 +82,6 @@ class _Tags:
             type_names=etree.XPath(f"{prefix}measType/text()", namespaces=nsmap, smart_strings=False),
             all_texts=etree.XPath(f"{prefix}measValue/{prefix}r/text()", namespaces=nsmap, smart_strings=False),
             all_ps=etree.XPath(f"{prefix}measValue/{prefix}r/@p", namespaces=nsmap, smart_strings=False),
-            ldns=etree.XPath(f"{prefix}measValue/@measObjLdn", namespaces=nsmap, smart_strings=False),
             with_suspect=etree.XPath(f"{prefix}measValue[{prefix}suspect]", namespaces=nsmap),
         )
 
@@ -130,7 +130,7 @@ class MeasFileParser:
                         refuse_dtd(element, origin)
                         first = False
                     self._dispatch(element)
-                    if len(self._texts) >= self.batch_values:
+                    if len(self._texts) >= self.batch_values or self._text_chars >= BATCH_TEXT_CHARS:
                         yield self._flush()
             except etree.XMLSyntaxError as exc:
                 raise syntax_error(exc, self.path, max_bytes=self.max_bytes) from exc
@@ -238,7 +238,7 @@ class MeasFileParser:
         me_name: str,
         me_dn: str,
     ) -> bool:
-        """All ``r`` of a regular measInfo with four XPath calls; False (nothing buffered) if it is irregular.
+        """All ``r`` of a regular measInfo with two XPath calls; False (nothing buffered) if it is irregular.
 
         Regular: every measValue has its ``measObjLdn``, every ``r`` a text and a known ``p``, and its
         children are ``r`` elements plus at most one trailing ``suspect``. Anything else (empty ``r``,
@@ -246,32 +246,34 @@ class MeasFileParser:
         """
         texts: list[str] = tags.all_texts(mi)
         ps: list[str] = tags.all_ps(mi)
-        ldns: list[str] = tags.ldns(mi)
-        if len(texts) != len(ps) or len(ldns) != len(values):
+        if len(texts) != len(ps):
             return False
         found = list(map(by_p.get, ps))
         if None in found:
             return False
         counters = cast(list[int], found)
+        ldns = [mv.get("measObjLdn") for mv in values]
+        if None in ldns:
+            return False
         counts = [len(mv) for mv in values]
         suspects = [False] * len(values)
-        flagged = tags.with_suspect(mi)
-        if flagged:
+        if sum(counts) != len(ps):  # children besides r: a suspect flag (or something irregular)
             position = {id(mv): i for i, mv in enumerate(values)}
-            for mv in flagged:
+            for mv in tags.with_suspect(mi):
                 i = position[id(mv)]
                 counts[i] -= 1
                 suspects[i] = (mv.findtext(tags.suspect) or "").strip().lower() in ("true", "1")
-        if sum(counts) != len(ps):
-            return False
+            if sum(counts) != len(ps):
+                return False
         obj = self.tables.obj
         self._seg_period.extend(repeat(period, len(values)))
-        self._seg_object.extend(obj(me_name, ldn.strip() or me_dn) for ldn in ldns)
+        self._seg_object.extend(obj(me_name, cast(str, ldn).strip() or me_dn) for ldn in ldns)
         self._seg_suspect.extend(suspects)
         self._seg_line.extend(mv.sourceline for mv in values)
         self._seg_count.extend(counts)
         self._counter_ids.extend(counters)
         self._texts.extend(texts)
+        self._text_chars += sum(map(len, texts))
         return True
 
     def _r_values(
@@ -322,6 +324,7 @@ class MeasFileParser:
         self._seg_count.append(len(texts))
         self._counter_ids.extend(counters)
         self._texts.extend(texts)
+        self._text_chars += sum(map(len, texts))
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -380,6 +383,7 @@ class MeasFileParser:
         self._seg_count: list[int] = []
         self._counter_ids: list[int] = []
         self._texts: list[str] = []
+        self._text_chars = 0
 
     def _flush(self) -> pl.DataFrame:
         counts = np.asarray(self._seg_count, dtype=np.int64)
@@ -402,7 +406,9 @@ class MeasFileParser:
             },
         )
         self._reset_buffers()
-        return self.tables.materialize(values_from_text(raw, self.problems, self.tables))
+        frame = self.tables.materialize(values_from_text(raw, self.problems, self.tables))
+        self.tables.reset_objects()
+        return frame
 
 
 def values_from_text(raw: pl.DataFrame, problems: Problems, tables: Tables) -> pl.DataFrame:

@@ -73,7 +73,7 @@ def managed_element_name(local_dn: str) -> str:
     return local_dn.strip()
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=65536)
 def cell_of(measured_object: str) -> str | None:
     """The cell id of a measured object (see the module docstring), or None when it is not a cell."""
     if "\\" in measured_object:

@@ -95,6 +95,11 @@ class Tables:
             found = self._objects[key] = len(self._objects)
         return found
 
+    def reset_objects(self) -> None:
+        """Forget the measured objects after a batch is materialised: an OSS file can name millions of them,
+        and keeping them all would make memory grow with the file (periods and counters stay few)."""
+        self._objects.clear()
+
     def counter(self, name: str, sub_counter: str | None = None, *, split: bool = True) -> int:
         """Intern a counter. A 3GPP name is split into counter and sub-counter (``DRB.UEThpDl.01``) unless
         ``sub_counter`` is given or ``split`` is false (source-native names that merely contain dots)."""

@@ -246,3 +246,15 @@ def test_small_batches_give_the_same_records(tmp_path: Path) -> None:
     order = ["managed_element", "counter", "vector_index"]
     assert pl.concat(small).sort(order).equals(whole[0].sort(order))
     assert whole[0].height == 90
+
+
+def test_iter_batches_streams_conformed_records(tmp_path: Path) -> None:
+    from collectors.ran.parse import iter_batches
+    from collectors.schemas import RAN_PM
+
+    path = write(tmp_path / "a.xml", simulated_gnb("gnb-1", END))
+    batches = list(iter_batches(path, site="tyo1", sha256="ab"))
+    assert all(b.columns == list(RAN_PM.columns) for b in batches)
+    whole = parse_file(path, site="tyo1", sha256="ab").records
+    order = ["measured_object", "counter"]
+    assert pl.concat(batches).sort(order).equals(whole.sort(order))

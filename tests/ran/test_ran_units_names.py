@@ -124,3 +124,11 @@ def test_times() -> None:
     when, as_ms = times.epoch_us_to_utc(951912900000)
     assert (when, as_ms) == (dt.datetime(2000, 3, 1, 12, 15, tzinfo=utc), True)
     assert times.epoch_us_to_utc(1534868602564759) == (dt.datetime(2018, 8, 21, 16, 23, 22, 564759, tzinfo=utc), False)
+
+
+def test_docs_describe_every_unit_system() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "ran.md").read_text()
+    for name in units.SYSTEMS:
+        assert f"| `{name}` |" in text, name
