@@ -3,11 +3,13 @@
 Both flavours share the body (``measData/measInfo/measValue``); they differ in the header and in naming
 the network element (``managedElement`` vs ``measEntity``). The file is read with ``iterparse`` one
 ``measInfo`` at a time and every processed element is deleted, so memory stays flat whatever the file
-size. Per ``measValue`` the ``r`` texts and ``p`` positions are pulled out with two compiled XPath calls
-(C speed); text-to-number work (trimming, ``NIL`` and blanks, comma-separated vectors) is done in Polars
-on a whole batch at once. What is lenient and what is refused follows the reference (§2.4): vectors,
-blanks, ``NIL``, sparse ``r``, offsets without a colon and zone-less times are read; a ``measData``
-without its network element, a DTD, or a truncated file are refused as a whole.
+size. Per ``measInfo`` the ``r`` texts and ``p`` positions of all its ``measValue`` elements come out of
+two compiled XPath calls (C speed); text-to-number work (trimming, ``NIL`` and blanks, comma-separated
+vectors) is done in Polars on a whole batch at once (``values.py``).
+
+What is lenient and what is refused follows the reference (§2.4): vectors, blanks, ``NIL``, sparse
+``r``, offsets without a colon and zone-less times are read; a ``measData`` without its network
+element, a DTD, or a truncated file are refused as a whole.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import polars as pl
 from lxml import etree
 
 from collectors.errors import InputError
 from collectors.ran import names, times
-from collectors.ran.records import ID_SCHEMA, Problems, Tables
+from collectors.ran.records import Problems, Tables
 from collectors.ran.source import DEFAULT_MAX_BYTES, Progress, open_payload
+from collectors.ran.values import values_from_text
 from collectors.ran.xmlsafe import iter_elements, refuse_dtd, syntax_error
 
 MEASCOLLEC_NS = "http://www.3gpp.org/ftp/specs/archive/32_series/32.435#measCollec"
@@ -386,91 +388,27 @@ class MeasFileParser:
         self._text_chars = 0
 
     def _flush(self) -> pl.DataFrame:
-        counts = np.asarray(self._seg_count, dtype=np.int64)
-        raw = pl.DataFrame(
+        segments = pl.DataFrame(
             {
-                "period_id": np.repeat(np.asarray(self._seg_period, dtype=np.uint32), counts),
-                "object_id": np.repeat(np.asarray(self._seg_object, dtype=np.uint32), counts),
-                "counter_id": self._counter_ids,
-                "suspect": np.repeat(np.asarray(self._seg_suspect, dtype=np.bool_), counts),
-                "line": np.repeat(np.asarray(self._seg_line, dtype=np.int64), counts),
-                "text": self._texts,
+                "period_id": self._seg_period,
+                "object_id": self._seg_object,
+                "suspect": self._seg_suspect,
+                "line": self._seg_line,
             },
-            schema={
-                "period_id": pl.UInt32,
-                "object_id": pl.UInt32,
-                "counter_id": pl.UInt32,
-                "suspect": pl.Boolean,
-                "line": pl.Int64,
-                "text": pl.String,
-            },
+            schema={"period_id": pl.UInt32, "object_id": pl.UInt32, "suspect": pl.Boolean, "line": pl.Int64},
+        )
+        # One row per value: segment i repeated count[i] times, in order (a measValue without values
+        # repeats zero times; drop_nulls guards against an empty list exploding to a null).
+        index = pl.Series(self._seg_count, dtype=pl.UInt32)
+        per_value = pl.int_range(0, len(index), dtype=pl.UInt32, eager=True).repeat_by(index).explode().drop_nulls()
+        raw = segments.select(pl.all().gather(per_value)).with_columns(
+            pl.Series("counter_id", self._counter_ids, dtype=pl.UInt32),
+            pl.Series("text", self._texts, dtype=pl.String),
         )
         self._reset_buffers()
         frame = self.tables.materialize(values_from_text(raw, self.problems, self.tables))
         self.tables.reset_objects()
         return frame
-
-
-def values_from_text(raw: pl.DataFrame, problems: Problems, tables: Tables) -> pl.DataFrame:
-    """Turn ``text`` into numbers: scalars, comma vectors (one row per element), ``NIL``/blank → null.
-
-    Text that is neither a number nor a no-value marker is reported (counter and line) and dropped: a
-    garbled value is not the same as a missing one. Vectors are split as one flat Series and the other
-    columns gathered by row number (much faster than exploding the frame); only values that do not cast
-    directly (padding, ``NIL``, blanks, garbage) take the slower string path.
-    """
-    is_vector = raw.get_column("text").str.contains(",", literal=True)
-    scalars = raw.filter(~is_vector).with_columns(pl.lit(None, pl.Int32).alias("vector_index"))
-    frames = [scalars]
-    if is_vector.any():
-        vectors = raw.filter(is_vector)
-        pieces = vectors.get_column("text").str.split(",")
-        lengths = pieces.list.len().to_numpy().astype(np.int64)
-        flat = pieces.explode()
-        starts = np.cumsum(lengths) - lengths
-        failed = flat.cast(pl.Float64, strict=False).is_null()
-        blank = np.zeros(len(flat), dtype=bool)
-        if failed.any():
-            blank = (failed & flat.str.strip_chars().is_in(["", "NIL"])).to_numpy()
-        # " , , " is how some vendors write "no value" for a vector counter: one null, not n nulls.
-        all_blank = np.logical_and.reduceat(blank, starts)
-        keep = ~np.repeat(all_blank, lengths)
-        rows = np.repeat(np.arange(vectors.height, dtype=np.int64), lengths)
-        position = np.arange(len(flat), dtype=np.int64) - np.repeat(starts, lengths)
-        exploded = (
-            vectors.drop("text")
-            .select(pl.all().gather(rows[keep]))
-            .with_columns(flat.filter(keep).alias("text"), pl.Series("vector_index", position[keep], dtype=pl.Int32))
-        )
-        empty = vectors.filter(pl.Series(all_blank)).with_columns(
-            pl.lit("NIL").alias("text"), pl.lit(None, pl.Int32).alias("vector_index")
-        )
-        frames += [exploded.select(scalars.columns), empty.select(scalars.columns)]
-    rows_all = pl.concat(frames) if len(frames) > 1 else scalars
-    value = pl.col("text").cast(pl.Float64, strict=False)
-    rows_all = rows_all.with_columns(value.alias("value"))
-    missing = rows_all.get_column("value").is_null()
-    if missing.any():
-        fixed = (
-            rows_all.filter(missing).with_columns(pl.col("text").str.strip_chars()).with_columns(value.alias("value"))
-        )
-        nil = pl.col("text").is_in(["", "NIL"])
-        bad = fixed.filter(pl.col("value").is_null() & ~nil)
-        if bad.height:
-            _report_bad(bad, problems, tables)
-        rows_all = pl.concat([rows_all.filter(~missing), fixed.filter(pl.col("value").is_not_null() | nil)])
-    return rows_all.select(list(ID_SCHEMA.names()))
-
-
-def _report_bad(bad: pl.DataFrame, problems: Problems, tables: Tables) -> None:
-    for row in bad.head(problems.cap).iter_rows(named=True):
-        problems.add(
-            f"value {row['text']!r} is not a number; record skipped",
-            line=row["line"],
-            field=tables.counter_name(row["counter_id"]),
-        )
-    if bad.height > problems.cap:
-        problems.dropped += bad.height - problems.cap
 
 
 def _forget(element: Any) -> None:

@@ -105,3 +105,27 @@ def simulated_gnb(gnb: str, end: str, cells: int = 2, *, scale: float = 1.0) -> 
             meas_info(end, ["PEE.AvgPower", "PEE.Energy"], [(f"ManagedElement={gnb}", ["800", "0.2"], None)]),
         )
     )
+
+
+# -- hostile files -------------------------------------------------------------------------------------
+
+BODY = (
+    f'<measCollecFile xmlns="{NS}"><measData><managedElement localDn="g"/><measInfo>'
+    '<granPeriod duration="PT900S" endTime="2026-11-20T04:15:00Z"/><measType p="1">A.X</measType>'
+    '<measValue measObjLdn="C=1"><r p="1">{value}</r></measValue></measInfo></measData></measCollecFile>'
+)
+
+
+def external_entity(secret: Path) -> str:
+    return (
+        '<?xml version="1.0"?>\n'
+        f'<!DOCTYPE measCollecFile [ <!ENTITY xxe SYSTEM "file://{secret}"> ]>\n' + BODY.format(value="&xxe;")
+    )
+
+
+def billion_laughs(levels: int = 10) -> str:
+    lines = ['<?xml version="1.0"?>', "<!DOCTYPE measCollecFile [", ' <!ENTITY lol0 "lol">']
+    for i in range(1, levels):
+        lines.append(f' <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">')
+    lines.append("]>")
+    return "\n".join(lines) + "\n" + BODY.format(value=f"&lol{levels - 1};")

@@ -13,8 +13,7 @@ from collectors.inbox import quarantined
 from collectors.landing import LandingZone
 from collectors.layout import DataRoot
 from collectors.ran.ingest import ingest_pm_inbox
-from tests.ran.pm_xml import simulated_gnb, write
-from tests.ran.test_ran_xml_security import billion_laughs, external_entity
+from tests.ran.pm_xml import billion_laughs, external_entity, simulated_gnb, write
 
 UTC = dt.UTC
 

@@ -76,16 +76,22 @@ def test_suspect_flags_whole_measvalue(tmp_path: Path) -> None:
             meas_info(
                 END,
                 ["A.X", "A.Y"],
-                [("C=1", ["1", "2"], True), ("C=2", ["3", "4"], False), ("C=3", ["5", "6"], None)],
+                [
+                    ("C=1", ["1", "2"], True),
+                    ("C=0", [None, None], True),  # a measValue with no r at all
+                    ("C=2", ["3", "4"], False),
+                    ("C=3", ["5", "6"], None),
+                ],
             ),
         )
     )
     r = _records(write(tmp_path / "a.xml", text))
-    assert r.group_by("measured_object").agg(pl.col("suspect").all()).sort("measured_object").rows() == [
-        ("C=1", True),
-        ("C=2", False),
-        ("C=3", False),
+    assert r.group_by("measured_object").agg(pl.col("suspect").all(), pl.len()).sort("measured_object").rows() == [
+        ("C=1", True, 2),
+        ("C=2", False, 2),
+        ("C=3", False, 2),
     ]
+    assert r.get_column("value").sum() == 21.0
 
 
 @pytest.mark.parametrize(

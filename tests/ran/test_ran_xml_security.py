@@ -8,28 +8,7 @@ import pytest
 
 from collectors.errors import InputError
 from collectors.ran.parse import parse_file
-from tests.ran.pm_xml import NS, simulated_gnb, write
-
-BODY = (
-    f'<measCollecFile xmlns="{NS}"><measData><managedElement localDn="g"/><measInfo>'
-    '<granPeriod duration="PT900S" endTime="2026-11-20T04:15:00Z"/><measType p="1">A.X</measType>'
-    '<measValue measObjLdn="C=1"><r p="1">{value}</r></measValue></measInfo></measData></measCollecFile>'
-)
-
-
-def external_entity(secret: Path) -> str:
-    return (
-        '<?xml version="1.0"?>\n'
-        f'<!DOCTYPE measCollecFile [ <!ENTITY xxe SYSTEM "file://{secret}"> ]>\n' + BODY.format(value="&xxe;")
-    )
-
-
-def billion_laughs(levels: int = 10) -> str:
-    lines = ['<?xml version="1.0"?>', "<!DOCTYPE measCollecFile [", ' <!ENTITY lol0 "lol">']
-    for i in range(1, levels):
-        lines.append(f' <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">')
-    lines.append("]>")
-    return "\n".join(lines) + "\n" + BODY.format(value=f"&lol{levels - 1};")
+from tests.ran.pm_xml import BODY, billion_laughs, external_entity, simulated_gnb, write
 
 
 def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
