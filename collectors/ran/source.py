@@ -67,11 +67,6 @@ class CappedReader(io.RawIOBase):
         return data
 
 
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
-
-
 @contextlib.contextmanager
 def open_payload(
     path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None
