@@ -62,6 +62,7 @@ RAN_CELL_HOURLY = Table(
         ("rrc_conn_mean", "DOUBLE"),
         ("rrc_conn_max", "DOUBLE"),
         ("active_ue_dl_mean", "DOUBLE"),
+        ("suspect_periods", "BIGINT", "periods with suspect records, excluded from the KPIs"),
     ),
 )
 
@@ -80,6 +81,8 @@ RAN_GNB_HOURLY = Table(
         ("energy_kwh", "DOUBLE", "PEE.Energy (or vendor energy counters) in the hour"),
         ("volume_mbit", "DOUBLE", "DL + UL PDCP SDU volume of its cells"),
         ("ee_bit_per_j", "DOUBLE", "data volume / energy"),
+        ("covered_s", "DOUBLE", "seconds of the hour covered by the energy (or power) periods used"),
+        ("energy_source", "VARCHAR", "PEE.Energy | pmConsumedEnergy | pmConsumedEnergyAccumulated"),
     ),
 )
 
