@@ -97,9 +97,18 @@ def summarise(serving: Path) -> dict[str, object]:
             "sum(u.gpu_hours) FILTER (WHERE t.kind = 'ran') / nullif(sum(u.gpu_hours), 0) "
             "FROM tenant_usage_hourly u LEFT JOIN dim_tenant t USING (tenant)"
         ).fetchone()
+        health = con.execute("SELECT count(*) FILTER (WHERE samples < 0.9 * 3600 / 30) FROM gpu_hourly").fetchone()
     finally:
         con.close()
+    root = serving.parent.parent
+    quarantine = {
+        kind: len(list((root / "quarantine" / kind).rglob("*.reason.json")))
+        for kind in ("ran_pm", "meter_csv")
+        if (root / "quarantine" / kind).is_dir()
+    }
     return {
+        "gpu_hours_incomplete": None if health is None else health[0],
+        "quarantined": quarantine,
         "fleet_util": None if util is None else util[0],
         "gpus": 0 if util is None else util[1],
         "pue": pue,

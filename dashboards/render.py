@@ -133,6 +133,8 @@ def _configure(b: Any, p: Panel) -> None:
         b.value_mode(cm.BarGaugeValueMode.COLOR).name_placement(cm.BarGaugeNamePlacement.AUTO)
     elif p.kind is Kind.TABLE:
         b.show_header(True).cell_height(cm.TableCellHeight.SM)
+        if p.no_value:
+            b.no_value(p.no_value)
         if p.sort_by:
             b.sort_by([cb.TableSortByFieldState().display_name(p.sort_by).desc(True)])
     elif p.kind is Kind.HEATMAP:

@@ -137,6 +137,9 @@ class Panel:
     threshold_lines: bool = False
     #: Table: the column to sort by (descending) when the dashboard opens.
     sort_by: str | None = None
+    #: What the panel shows when its query returns nothing. Set it on exception lists ("lost GPUs"), whose
+    #: healthy state is empty; verification then accepts an empty result for this panel.
+    no_value: str | None = None
 
     @property
     def query_format(self) -> int:

@@ -16,13 +16,15 @@ from pipelines.defs.facility import assets as facility_assets
 from pipelines.defs.facility import checks as facility_checks
 from pipelines.defs.gpu import assets as gpu_assets
 from pipelines.defs.gpu import checks as gpu_checks
+from pipelines.defs.ran import assets as ran_assets
+from pipelines.defs.ran import checks as ran_checks
 from pipelines.defs.serving import assets as serving_assets
 from pipelines.defs.tenancy import assets as tenancy_assets
 from pipelines.defs.tenancy import checks as tenancy_checks
 from pipelines.resources import DataRootResource, WarehouseResource, default_root
 
-ASSET_MODULES = (gpu_assets, facility_assets, tenancy_assets, serving_assets)
-CHECK_MODULES = (gpu_checks, facility_checks, tenancy_checks)
+ASSET_MODULES = (gpu_assets, ran_assets, facility_assets, tenancy_assets, serving_assets)
+CHECK_MODULES = (gpu_checks, ran_checks, facility_checks, tenancy_checks)
 
 
 def build_definitions(root: str | None = None) -> dg.Definitions:

@@ -98,6 +98,13 @@ def _print_summary(console: Console, summary: dict[str, object], root: DataRoot)
         f"[bold]AI-RAN[/]: RAN holds {_pct(summary.get('ran_share_of_allocated'))} of allocated GPU time "
         f"({_pct(summary.get('ran_share_of_fleet'))} of all GPU time)"
     )
+    quarantined = summary.get("quarantined") or {}
+    assert isinstance(quarantined, dict)
+    console.print(
+        f"[bold]Data quality[/]: {summary.get('gpu_hours_incomplete')} GPU-hours under 90 % sampled; quarantined "
+        + (", ".join(f"{n} {kind} file(s)" for kind, n in quarantined.items() if n) or "no files")
+        + " (see quarantine/*/ and the inbox assets in the Dagster UI)"
+    )
     console.print(f"serving file: {root.serving_db}")
 
 

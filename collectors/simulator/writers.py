@@ -176,7 +176,13 @@ def write_pm_files(root: DataRoot, world: World, site_no: int, period_epochs: np
                 blocks=[du, cu, pee],
             )
             end = begin + dt.timedelta(seconds=config.pm_period_s)
-            atomic.write_bytes(out_dir / pm_xml.file_name(begin, end, gnb), data)
+            name = pm_xml.file_name(begin, end, gnb)
+            if config.faults and site_no == 0 and gnb == site.gnbs[0] and len(period_epochs) >= 8:
+                if p == len(period_epochs) // 2:
+                    data = data[: len(data) * 3 // 5]  # the OSS transfer broke off: a truncated file
+                elif p == len(period_epochs) // 3:
+                    atomic.write_bytes(out_dir / name.replace(".xml", "_resent.xml"), data)  # delivered twice
+            atomic.write_bytes(out_dir / name, data)
             written += 1
     return written
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from collectors.inbox import Inbox, IngestReport
+from collectors.inbox import Inbox, IngestReport, quarantined
 from pipelines.partitions import HOURLY
 from pipelines.resources import DataRootResource
 
@@ -22,11 +22,13 @@ MIN_FILE_AGE_S = 10.0
 HOURLY_STEP = dt.timedelta(hours=1)
 
 
-def ingest_metadata(report: IngestReport, *, include_previous_hour: bool = False) -> dict[str, Any]:
-    """Metadata of an inbox sweep, shown in the UI: counts, quarantined files with reasons, touched hours."""
-    hours = report.touched_hours
-    if include_previous_hour:
-        hours = sorted({h for t in hours for h in (t, t - HOURLY_STEP)})
+def ingest_metadata(report: IngestReport, *, spill: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """Metadata of an inbox sweep, shown in the UI: counts, quarantined files with reasons, touched hours.
+
+    ``spill`` widens the touched hours: (-1, 0) for meter readings (an hour's last interval ends at the next
+    hour's first reading), (0, 1) for PM periods that can run past the hour they start in.
+    """
+    hours = sorted({t + k * HOURLY_STEP for t in report.touched_hours for k in spill})
     keys = [HOURLY.get_partition_key_for_timestamp(h.timestamp()) for h in hours]
     quarantine = "\n".join(f"| {name} | {reason.replace('|', '/')} |" for name, reason in report.quarantined.items())
     return {
@@ -97,5 +99,39 @@ meter_hours = dg.define_asset_job(
     description="Re-computes the hours a meter CSV drop touched (readings, meter energy, PUE, tenant uplift).",
 )
 
-JOBS = [meter_hours]
-SENSORS = [inbox_sensor("meter_csv", "meter_csv_inbox"), touched_hours_sensor("meter_csv_inbox", "meter_inbox_hours")]
+ran_hours = dg.define_asset_job(
+    "ran_inbox_hours",
+    selection=dg.AssetSelection.assets("ran_pm_record").downstream() & dg.AssetSelection.tag("cadence", "hourly"),
+    description="Re-computes the hours a PM file drop touched (PM records, cell and gNB KPIs, AI-RAN share).",
+)
+
+JOBS = [meter_hours, ran_hours]
+SENSORS = [
+    inbox_sensor("meter_csv", "meter_csv_inbox"),
+    touched_hours_sensor("meter_csv_inbox", "meter_inbox_hours"),
+    inbox_sensor("ran_pm", "ran_pm_inbox"),
+    touched_hours_sensor("ran_pm_inbox", "ran_inbox_hours"),
+]
+
+
+def quarantine_check(kind: str, asset: str) -> dg.AssetChecksDefinition:
+    """Warn while files of ``kind`` sit in quarantine, listing each with its reason (clear them once fixed)."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{kind}_quarantine_empty",
+        description=f"Files in quarantine/{kind}/ could not be read; each has a .reason.json beside it.",
+    )
+    def _check(site_root: DataRootResource) -> dg.AssetCheckResult:
+        reasons = quarantined(site_root.data_root, kind)
+        table = "\n".join(f"| {r.get('file')} | {str(r.get('reason', '')).replace('|', '/')} |" for r in reasons[:100])
+        return dg.AssetCheckResult(
+            passed=not reasons,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "quarantined_files": len(reasons),
+                "files": dg.MarkdownMetadataValue("| file | reason |\n|---|---|\n" + table if reasons else "none"),
+            },
+        )
+
+    return _check

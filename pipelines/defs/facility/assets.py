@@ -39,7 +39,7 @@ def meter_csv_inbox(context: dg.AssetExecutionContext, site_root: DataRootResour
     report = ingest_meter_inbox(root, _registry(site_root), timezones=site_timezones(root.sites_file))
     for name, reason in report.quarantined.items():
         context.log.warning(f"quarantined {name}: {reason}")
-    return dg.MaterializeResult(metadata=ingest_metadata(report, include_previous_hour=True))
+    return dg.MaterializeResult(metadata=ingest_metadata(report, spill=(-1, 0)))
 
 
 @dg.asset(

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.common import check_window
+from pipelines.defs.inbox import quarantine_check
 from pipelines.resources import WarehouseResource
 
 
@@ -78,3 +79,6 @@ def meter_energy_keys_and_sign(
     return dg.AssetCheckResult(
         passed=row["dupes"] == 0 and row["negative"] == 0, metadata={k: int(v) for k, v in row.items()}
     )
+
+
+meter_csv_quarantine = quarantine_check("meter_csv", "meter_csv_inbox")
