@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from collectors.errors import InputError
+
 DAGSTER_YAML = """\
 # Dagster instance for aigrid (created by `aigrid demo`; `make ui` uses it too).
 telemetry:
@@ -53,6 +55,10 @@ def range_tags(partitions: dg.TimeWindowPartitionsDefinition, start: dt.datetime
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
+class StageFailedError(InputError):
+    """A Dagster run of the demo failed; the message names the asset and the error, the UI has the rest."""
+
+
 def run_stage(
     defs: dg.Definitions,
     stage: Stage,
@@ -60,21 +66,35 @@ def run_stage(
     start: dt.datetime,
     end: dt.datetime,
     *,
-    log_level: str = "WARNING",
+    log_level: str = "CRITICAL",
 ) -> dg.ExecuteInProcessResult:
-    """Materialise a stage in-process (one run) and raise if any step or blocking check failed."""
+    """Materialise a stage in-process (one run); a failed step raises one clear error, not a traceback.
+
+    A user mistake inside an asset (a bad tenants.yaml, say) comes out as the ``InputError`` it is; anything
+    else as :class:`StageFailedError` naming the step. Full logs stay in the run, visible in the Dagster UI.
+    """
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     tags = {"aigrid/stage": stage.title}
     if stage.partitions is not None:
         tags.update(range_tags(stage.partitions, start, end))
-    return dg.materialize(
-        assets,  # type: ignore[arg-type]
-        instance=instance,
-        resources=defs.resources,
-        selection=stage.selection,
-        tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    try:
+        return dg.materialize(
+            assets,  # type: ignore[arg-type]
+            instance=instance,
+            resources=defs.resources,
+            selection=stage.selection,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    except dg.DagsterExecutionStepExecutionError as exc:
+        cause = exc.user_exception
+        if isinstance(cause, InputError):
+            raise cause from None
+        step = getattr(exc, "step_key", "a step")
+        raise StageFailedError(
+            f"Dagster stage '{stage.title}' failed in {step}: {type(cause).__name__}: {cause} "
+            "(full log: `make ui`, Runs)"
+        ) from None
 
 
 def dagster_instance(home: Path) -> dg.DagsterInstance:

@@ -12,6 +12,7 @@ import dagster as dg
 
 from pipelines.defs import automation, inbox
 from pipelines.defs.common import LANDING_GPU, LANDING_GPU_HEALTH
+from pipelines.defs.dashboards import assets as dashboard_assets
 from pipelines.defs.facility import assets as facility_assets
 from pipelines.defs.facility import checks as facility_checks
 from pipelines.defs.gpu import assets as gpu_assets
@@ -23,7 +24,7 @@ from pipelines.defs.tenancy import assets as tenancy_assets
 from pipelines.defs.tenancy import checks as tenancy_checks
 from pipelines.resources import DataRootResource, WarehouseResource, default_root
 
-ASSET_MODULES = (gpu_assets, ran_assets, facility_assets, tenancy_assets, serving_assets)
+ASSET_MODULES = (gpu_assets, ran_assets, facility_assets, tenancy_assets, serving_assets, dashboard_assets)
 CHECK_MODULES = (gpu_checks, ran_checks, facility_checks, tenancy_checks)
 
 

@@ -21,7 +21,7 @@ __all__ = ["cli", "main"]
 def main() -> None:
     """Run the CLI; a user mistake prints one line and exits 2 instead of a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except InputError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
@@ -33,3 +33,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

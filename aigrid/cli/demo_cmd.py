@@ -66,7 +66,8 @@ def demo_command(
         f'  aigrid sql "SELECT * FROM v_tenant_day" --format csv\n'
         f"  make ui                     # Dagster UI on http://127.0.0.1:3000 (runs, assets, checks)\n"
         f"  duckdb -readonly {data_root.serving_db}\n"
-        f"  Grafana: dashboards in dashboards/generated/, provisioning in dashboards/provisioning/"
+        f"  open {data_root.grafana / 'preview' / 'index.html'}   # the dashboards, drawn from this run\n"
+        f"  Grafana: provisioning and dashboards for this root in {data_root.grafana} (docs/dashboards.md)"
     )
 
 

@@ -1,0 +1,1 @@
+"""Asset, check and automation definitions, one package per domain."""

@@ -1,0 +1,1 @@
+"""Dagster assets that write Grafana dashboards for a data root."""

@@ -1,0 +1,1 @@
+"""gpu assets and checks."""

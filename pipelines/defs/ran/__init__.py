@@ -1,0 +1,1 @@
+"""ran assets and checks."""

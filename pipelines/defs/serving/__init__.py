@@ -1,0 +1,1 @@
+"""serving assets and checks."""

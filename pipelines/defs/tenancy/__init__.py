@@ -1,0 +1,1 @@
+"""tenancy assets and checks."""
