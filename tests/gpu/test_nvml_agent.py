@@ -191,6 +191,9 @@ def test_an_unexpected_failure_in_one_read_is_a_health_row_and_the_node_is_still
     assert [(e["gpu_uuid"], e["event"], e["message"]) for e in events] == [
         ("GPU-aaaa", "read_error", "ValueError: garbled answer")
     ]
+    rows, events = agent.sample_rows(at(10))
+    assert (len(rows), events) == (1, [])  # the same failure is not a new event every sample …
+    assert agent.problems == ["GPU 0: ValueError: garbled answer"]  # … but every sample's self-metric says it
 
 
 def test_an_odd_nvml_code_leaves_one_value_null_and_is_counted() -> None:

@@ -222,3 +222,19 @@ def test_self_metrics_give_field_latency_and_errors_by_code() -> None:
 )
 def test_mig_profile_names(name: str, profile: str | None) -> None:
     assert profile_from_name(name) == profile
+
+
+def test_a_gpu_that_comes_back_is_watched_for_events_again() -> None:
+    nvml = FakeNvml([FakeGpu("GPU-aaaa", lost=True), FakeGpu("GPU-bbbb")])
+    agent = agent_for(nvml, watch_events=True)
+    try:
+        assert agent.sample_rows(TS)[1] == []
+        nvml.gpus[0].lost = False
+        rows, events = agent.sample_rows(at(10))
+        assert [r["gpu_uuid"] for r in rows] == ["GPU-aaaa", "GPU-bbbb"]
+        assert [(e["gpu_uuid"], e["event"]) for e in events] == [("GPU-aaaa", "gpu_recovered")]
+        nvml.inject_xid(0, 48)
+        _, events = wait_for_events(agent, at(20))
+        assert [(e["gpu_uuid"], e["code"], e["severity"]) for e in events] == [("GPU-aaaa", 48, "critical")]
+    finally:
+        agent.close()

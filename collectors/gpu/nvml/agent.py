@@ -84,7 +84,7 @@ class NvmlAgent:
         self._lost_streak = 0
         self._reinit_wait = self.reinit_after_lost
         self._need_reinit = False
-        self._logged: set[tuple[int, str]] = set()
+        self._reported: set[tuple[int, str]] = set()
         base = {"interval_s": float(self.interval_s), "site": self.site, "node": self.node}
         base |= {"source": "nvml", "producer": self.producer}
         self._base = base
@@ -157,12 +157,14 @@ class NvmlAgent:
             except Exception as exc:  # one bad read never stops the node's sample
                 code = errors.err_code(exc) if isinstance(exc, pynvml.NVMLError) else None
                 text = errors.error_name(code) if code is not None else f"{type(exc).__name__}: {exc}"
-                if (dev.index, text) not in self._logged:  # once per GPU and error, not every sample
-                    self._logged.add((dev.index, text))
+                if (dev.index, text) not in self._reported:  # once per GPU and error until it reads cleanly
+                    self._reported.add((dev.index, text))
                     log.warning("GPU %d (%s): unexpected error while reading: %s", dev.index, dev.uuid, text)
-                events.append(self._event(ts, dev.uuid or None, "read_error", code, "warning", text))
+                    events.append(self._event(ts, dev.uuid or None, "read_error", code, "warning", text))
                 self.problems.append(f"GPU {dev.index}: {text}")
                 continue
+            if self._reported:
+                self._reported = {r for r in self._reported if r[0] != dev.index}
             rows.extend(got)
             live_pids |= pids
         self._watch_for_reload()
@@ -218,6 +220,8 @@ class NvmlAgent:
             raise errors.DeviceError(int(pynvml.NVML_ERROR_GPU_NOT_FOUND))
         dev.close()
         self.devices[position] = fresh
+        if self.watcher is not None:  # its events arrive under the new handle
+            self.watcher.register(fresh.handle, fresh.uuid)
         message = "GPU answers again" if dev.uuid in ("", fresh.uuid) else f"GPU {fresh.uuid} replaces {dev.uuid}"
         events.append(self._event(ts, fresh.uuid, "gpu_recovered", None, "info", message))
         return fresh

@@ -139,19 +139,27 @@ class EventWatcher:
             return errors.error_name(errors.err_code(exc))
         reason = "no GPU supports the watched event types"
         for handle, uuid in self.devices:
-            try:
-                supported = int(self.nvml.nvmlDeviceGetSupportedEventTypes(handle))
-                mask = supported & WATCHED_MASK
-                if mask:
-                    self.nvml.nvmlDeviceRegisterEvents(handle, mask, self._set)
-                    self.registered[handle_key(handle)] = uuid
-            except pynvml.NVMLError as exc:
-                reason = errors.error_name(errors.err_code(exc))
+            reason = self.register(handle, uuid) or reason
         if not self.registered:
             self._free()
             return reason
         self._thread = threading.Thread(target=self._run, name="nvml-events", daemon=True)
         self._thread.start()
+        return None
+
+    def register(self, handle: Any, uuid: str) -> str | None:
+        """Watch one more GPU (at start, or one that came back with a new handle). None when it is watched, else
+        why not. NVML is thread-safe, so this may run while the thread waits on the set."""
+        if self._set is None:
+            return "no event set"
+        try:
+            mask = int(self.nvml.nvmlDeviceGetSupportedEventTypes(handle)) & WATCHED_MASK
+            if not mask:
+                return "no GPU supports the watched event types"
+            self.nvml.nvmlDeviceRegisterEvents(handle, mask, self._set)
+        except pynvml.NVMLError as exc:
+            return errors.error_name(errors.err_code(exc))
+        self.registered[handle_key(handle)] = uuid
         return None
 
     def stop(self) -> None:
