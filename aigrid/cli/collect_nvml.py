@@ -91,7 +91,7 @@ def default_node() -> str:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("/proc"),
     show_default=True,
-    help="Where <pid>/cgroup is read: the host's /proc (e.g. /host/proc in a container with hostPID).",
+    help="The host's /proc, where <pid>/cgroup is read: /proc with hostPID, or the host's mounted elsewhere.",
 )
 @click.option(
     "--pods-json",

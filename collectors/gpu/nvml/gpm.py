@@ -84,8 +84,12 @@ class GpmSampler:
 
     def _allocate(self) -> bool:
         first = self.calls.get(self.unsupported, "nvmlGpmSampleAlloc")
-        second = self.calls.get(self.unsupported, "nvmlGpmSampleAlloc") if first is not None else None
+        if first is None:
+            return False
+        second = self.calls.get(self.unsupported, "nvmlGpmSampleAlloc")
         if second is None:
+            with contextlib.suppress(pynvml.NVMLError):
+                self.calls.nvml.nvmlGpmSampleFree(first)
             return False
         self._samples = [first, second]
         request = pynvml.c_nvmlGpmMetricsGet_t()
