@@ -8,6 +8,8 @@ when there are no new process samples). The simulator moves its clock with :meth
 
 from __future__ import annotations
 
+import ctypes
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,10 @@ import pynvml
 from collectors.simulator.gpu_model import GpuSeries
 
 DRIVER_VERSION = "580.95.05"
+_SIZE = ctypes.sizeof(pynvml.c_nvmlFieldValue_t)
+_TS_AT = pynvml.c_nvmlFieldValue_t.timestamp.offset
+_VALUE_AT = pynvml.c_nvmlFieldValue_t.value.offset
+_I64, _U64, _U32 = struct.Struct("=q"), struct.Struct("=Q"), struct.Struct("=I")
 _SUPPORTED_FIELDS = {
     pynvml.NVML_FI_DEV_POWER_AVERAGE,
     pynvml.NVML_FI_DEV_POWER_INSTANT,
@@ -45,7 +51,7 @@ class SimulatedNvml:
         self.rows = [i for i, g in enumerate(series.gpus) if g.node == node]
         self.tick = 0
         self.initialised = False
-        self._buffers: dict[tuple[int, tuple[int, ...]], Any] = {}
+        self._buffers: dict[tuple[int, tuple[int | tuple[int, int], ...]], tuple[Any, list[tuple[int, int]]]] = {}
 
     def at_tick(self, tick: int) -> None:
         self.tick = tick
@@ -110,45 +116,57 @@ class SimulatedNvml:
         self._alive(h)
         return 0 if self.series.util[h.row, self.tick] > 0 else 8
 
-    def nvmlDeviceGetFieldValues(self, h: _Handle, field_ids: list[int]) -> Any:
+    def nvmlDeviceGetFieldValues(self, h: _Handle, field_ids: list[int | tuple[int, int]]) -> Any:
         self._alive(h)
         s, r, t = self.series, h.row, self.tick
-        values = self._field_buffer(h.row, tuple(field_ids))
+        values, live = self._field_buffer(h.row, tuple(field_ids))
         now_us = int(s.ticks[t]) * 1_000_000
-        for fv in values:
-            if fv.nvmlReturn != pynvml.NVML_SUCCESS:
-                continue
-            fid = fv.fieldId
-            fv.timestamp = now_us
+        energy = int(s.energy_mj[r, t])
+        power = round(s.power_w[r, t] * 1000)
+        mem_temp = int(s.temp_c[r, t]) + 4
+        # Only timestamps and the live values change per call; written straight into the structs' bytes
+        # (pynvml's attribute setters cost more than the rest of the simulated call).
+        for base, fid in live:
+            _I64.pack_into(values, base + _TS_AT, now_us)
             if fid == pynvml.NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION:
-                fv.value.ullVal = int(s.energy_mj[r, t])
+                _U64.pack_into(values, base + _VALUE_AT, energy)
             elif fid in (pynvml.NVML_FI_DEV_POWER_AVERAGE, pynvml.NVML_FI_DEV_POWER_INSTANT):
-                fv.value.uiVal = round(s.power_w[r, t] * 1000)
+                _U32.pack_into(values, base + _VALUE_AT, power)
             elif fid == pynvml.NVML_FI_DEV_MEMORY_TEMP:
-                fv.value.uiVal = int(s.temp_c[r, t]) + 4
+                _U32.pack_into(values, base + _VALUE_AT, mem_temp)
         return values
 
-    def _field_buffer(self, row: int, field_ids: tuple[int, ...]) -> Any:
-        """The field-value array for a device, built once; per call only values and timestamps change."""
+    def _field_buffer(
+        self, row: int, field_ids: tuple[int | tuple[int, int], ...]
+    ) -> tuple[Any, list[tuple[int, int]]]:
+        """The field-value array for a device, built once, and the (byte offset, field id) of its supported
+        entries; per call only values and timestamps change.
+
+        A request is a field id or, as ``pynvml`` accepts, a (field id, scope id) pair.
+        """
         key = (row, field_ids)
         cached = self._buffers.get(key)
         if cached is not None:
             return cached
         values = (pynvml.c_nvmlFieldValue_t * len(field_ids))()
-        for fv, fid in zip(values, field_ids, strict=True):
+        live: list[tuple[int, int]] = []
+        for i, (fv, request) in enumerate(zip(values, field_ids, strict=True)):
+            fid, scope = request if isinstance(request, tuple) else (request, 0)
             fv.fieldId = fid
+            fv.scopeId = scope
             if fid not in _SUPPORTED_FIELDS:
                 fv.nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
                 continue
             fv.nvmlReturn = pynvml.NVML_SUCCESS
+            live.append((i * _SIZE, fid))
             if fid == pynvml.NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION:
                 fv.valueType = pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG
             else:
                 fv.valueType = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT
                 if fid == pynvml.NVML_FI_DEV_POWER_CURRENT_LIMIT:
                     fv.value.uiVal = int(self.series.site.spec.gpu_max_w * 1000)
-        self._buffers[key] = values
-        return values
+        self._buffers[key] = (values, live)
+        return values, live
 
     def nvmlDeviceGetComputeRunningProcesses(self, h: _Handle) -> list[Any]:
         self._alive(h)

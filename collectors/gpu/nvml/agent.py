@@ -1,114 +1,42 @@
-"""Sample every GPU of a node through NVML: one row per GPU per sample, errors classified, never fatal.
+"""Sample every GPU of a node through NVML: one row per GPU (and per MIG GPU instance) per sample, never fatal.
 
-Reads are batched where NVML allows (``nvmlDeviceGetFieldValues`` returns power, energy, limits, ECC and
-row-remap values in one call with a return code per field). Errors follow NVML's own classes:
+``open()`` initialises NVML and finds the GPUs (and their MIG instances, GPM support); ``sample_rows(ts)``
+reads them all; ``close()`` releases everything. Errors follow NVML's own classes (:mod:`.errors`):
 
-- per field, routine (NOT_SUPPORTED, NO_PERMISSION, NOT_FOUND …): that value is left null, quietly;
-- per device, serious (GPU_IS_LOST, RESET_REQUIRED …): the GPU is reported as a health event, skipped for
-  this sample and retried on the next one (its handle is re-acquired);
-- anything else on one device is reported and the other GPUs are still sampled.
+- per value, routine (NOT_SUPPORTED, NO_PERMISSION …): left null, quietly, and not asked again;
+- per device (GPU_IS_LOST, RESET_REQUIRED …): one health event, the GPU is skipped and re-acquired by index
+  on every later sample until it answers (then a ``gpu_recovered`` event);
+- NVML itself (LIB_RM_VERSION_MISMATCH after a driver upgrade, UNINITIALIZED after a reload): one health
+  event, then NVML is re-initialised on each sample until it works again. When every GPU has been lost for a
+  few samples (what a driver reload looks like through stale handles) NVML is re-initialised too.
 
 The ``nvml`` object is injected: the ``pynvml`` module in production, a fake with the same functions in tests
-and in the simulator.
+(:mod:`.fake`) and the simulator (``collectors.simulator.nvml_sim``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 import pynvml
 
+from collectors.gpu.nvml import errors, gpm, mig
+from collectors.gpu.nvml.calls import Calls
+from collectors.gpu.nvml.counters import CounterRates
+from collectors.gpu.nvml.device import Device, DeviceReader
+from collectors.gpu.nvml.events import EventWatcher, GpuEvent
+from collectors.gpu.nvml.frames import gpu_frame, health_frame
 from collectors.gpu.nvml.procmap import ProcessMapper
-from collectors.schemas import GPU_HEALTH, GPU_SAMPLE
+from collectors.gpu.nvml.selfmetrics import SelfMetrics
 
-T = TypeVar("T")
-
-
-def _code(name: str) -> int | None:
-    value = getattr(pynvml, name, None)
-    return int(value) if isinstance(value, int) else None
-
-
-#: Errors that mean "this value is not available here": skipped without noise.
-ROUTINE_ERRORS = {
-    c
-    for c in map(
-        _code,
-        (
-            "NVML_ERROR_NOT_SUPPORTED",
-            "NVML_ERROR_NO_PERMISSION",
-            "NVML_ERROR_NOT_FOUND",
-            "NVML_ERROR_INSUFFICIENT_SIZE",
-            "NVML_ERROR_NO_DATA",
-            "NVML_ERROR_NOT_READY",
-            "NVML_ERROR_FUNCTION_NOT_FOUND",
-            "NVML_ERROR_ARGUMENT_VERSION_MISMATCH",
-            "NVML_ERROR_DEPRECATED",
-            "NVML_ERROR_TIMEOUT",
-        ),
-    )
-    if c is not None
-}
-#: Errors that mean "this GPU is in trouble": a health event, and the device is retried next time.
-DEVICE_ERRORS = {
-    _code("NVML_ERROR_GPU_IS_LOST"): ("gpu_lost", "critical"),
-    _code("NVML_ERROR_RESET_REQUIRED"): ("reset_required", "critical"),
-    _code("NVML_ERROR_GPU_NOT_FOUND"): ("gpu_not_found", "critical"),
-    _code("NVML_ERROR_INVALID_STATE"): ("invalid_state", "critical"),
-    _code("NVML_ERROR_CORRUPTED_INFOROM"): ("corrupted_inforom", "warning"),
-    _code("NVML_ERROR_MEMORY"): ("nvml_memory_error", "warning"),
-    _code("NVML_ERROR_IRQ_ISSUE"): ("irq_issue", "warning"),
-    _code("NVML_ERROR_UNKNOWN"): ("nvml_unknown_error", "warning"),
-}
-
-#: Batched field reads: (column, NVML field id, scale to the column's unit).
-FIELDS: tuple[tuple[str, int, float], ...] = (
-    ("power_w", pynvml.NVML_FI_DEV_POWER_AVERAGE, 1e-3),  # mW
-    ("power_instant_w", pynvml.NVML_FI_DEV_POWER_INSTANT, 1e-3),  # mW
-    ("energy_counter_j", pynvml.NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION, 1e-3),  # mJ since driver load
-    ("mem_temp_c", pynvml.NVML_FI_DEV_MEMORY_TEMP, 1.0),
-    ("power_limit_w", pynvml.NVML_FI_DEV_POWER_CURRENT_LIMIT, 1e-3),  # mW
-    ("ecc_corrected_total", pynvml.NVML_FI_DEV_ECC_SBE_AGG_TOTAL, 1.0),
-    ("ecc_uncorrected_total", pynvml.NVML_FI_DEV_ECC_DBE_AGG_TOTAL, 1.0),
-    ("remapped_rows_correctable", pynvml.NVML_FI_DEV_REMAPPED_COR, 1.0),
-    ("remapped_rows_uncorrectable", pynvml.NVML_FI_DEV_REMAPPED_UNC, 1.0),
-    ("remap_pending", pynvml.NVML_FI_DEV_REMAPPED_PENDING, 1.0),
-    ("remap_failed", pynvml.NVML_FI_DEV_REMAPPED_FAILURE, 1.0),
-)
-_INT_COLUMNS = {
-    "ecc_corrected_total",
-    "ecc_uncorrected_total",
-    "remapped_rows_correctable",
-    "remapped_rows_uncorrectable",
-}
-_BOOL_COLUMNS = {"remap_pending", "remap_failed"}
-
-
-class DeviceError(Exception):
-    """A device-level NVML failure (the GPU is lost, needs a reset …)."""
-
-    def __init__(self, code: int, event: str, severity: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.event = event
-        self.severity = severity
-
-
-@dataclass
-class Device:
-    index: int
-    handle: Any
-    uuid: str
-    model: str | None
-    mem_total: int | None
-    last_process_ts_us: int = 0
-    available: bool = True
+log = logging.getLogger("aigrid.nvml")
 
 
 @dataclass
@@ -121,7 +49,7 @@ class Sample:
 
 @dataclass
 class NvmlAgent:
-    """Samples one node's GPUs; ``open()`` once, ``sample(ts)`` per interval, ``close()`` at the end."""
+    """Samples one node's GPUs; ``open()`` once, ``sample_rows(ts)`` per interval, ``close()`` at the end."""
 
     nvml: Any
     site: str
@@ -129,193 +57,277 @@ class NvmlAgent:
     interval_s: float
     producer: str = ""
     processes: ProcessMapper | None = None
+    #: Run the NVML event thread (Xid and other critical events). The simulator, which drives time itself, does not.
+    watch_events: bool = False
+    #: How often each GPU's PCIe throughput is measured with the blocking getter, where nothing cheaper exists.
+    pcie_every_s: float = 60.0
+    #: How often MIG instances are enumerated again (besides NVML's MIG-configuration-change event).
+    mig_refresh_s: float = 300.0
+    #: Consecutive samples with every GPU lost before NVML is re-initialised (a driver reload looks like this).
+    reinit_after_lost: int = 3
+    clock: Callable[[], float] = time.time
     devices: list[Device] = field(default_factory=list)
+    metrics: SelfMetrics = field(default_factory=SelfMetrics)
+    #: Why the last sample was not clean (one line per problem), for the collector_health row.
+    problems: list[str] = field(default_factory=list)
+    #: (NVML error code, since when) while NVML as a whole is unavailable.
+    outage: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         if not self.producer:
             self.producer = f"nvml-agent@{self.node}"
+        self.calls = Calls(self.nvml, self.metrics)
+        self.rates = CounterRates()
+        self.watcher: EventWatcher | None = None
+        self.events_unavailable: str | None = None
+        self._sample_no = 0
+        self._lost_streak = 0
+        self._reinit_wait = self.reinit_after_lost
+        self._need_reinit = False
+        self._reported: set[tuple[int, str]] = set()
+        base = {"interval_s": float(self.interval_s), "site": self.site, "node": self.node}
+        base |= {"source": "nvml", "producer": self.producer}
+        self._base = base
+        period = round(self.pcie_every_s / self.interval_s) if self.interval_s > 0 else 1
+        self.reader = DeviceReader(self.calls, self.rates, self.processes, base, period)
 
-    def open(self) -> None:
-        """Initialise NVML and enumerate the GPUs; errors here mean no driver and are the caller's to report."""
-        self.nvml.nvmlInit()
-        count = int(self.nvml.nvmlDeviceGetCount())
-        self.devices = []
-        for index in range(count):
-            handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
-            uuid = _text(self.nvml.nvmlDeviceGetUUID(handle))
-            model = self._routine(partial(_name_of, self.nvml, handle))
-            mem = self._routine(partial(self.nvml.nvmlDeviceGetMemoryInfo, handle))
-            self.devices.append(Device(index, handle, uuid, model, int(mem.total) if mem is not None else None))
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def open(self) -> list[dict[str, Any]]:
+        """Initialise NVML and find the GPUs. Returns health events for GPUs that did not answer.
+
+        Raises :class:`errors.NvmlUnavailableError` when NVML cannot start (no library, no driver …): at start-up
+        that is the operator's to fix, so the caller reports it and exits.
+        """
+        try:
+            self.nvml.nvmlInit()
+        except pynvml.NVMLError as exc:
+            raise errors.NvmlUnavailableError(errors.err_code(exc)) from exc
+        ts = self._now()
+        events = self._enumerate(ts, previous=[])
+        self._start_watcher()
+        return events
 
     def close(self) -> None:
+        """Stop the event thread, free GPM buffers, shut NVML down (errors ignored: the driver may be gone)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        for dev in self.devices:
+            with contextlib.suppress(pynvml.NVMLError):
+                dev.close()
         with contextlib.suppress(pynvml.NVMLError):
             self.nvml.nvmlShutdown()
+
+    # -- sampling ---------------------------------------------------------------------------------------
 
     def sample(self, ts: dt.datetime) -> Sample:
         """One pass over the node as landing-shaped frames."""
         rows, events = self.sample_rows(ts)
-        gpus = pl.from_dicts(rows, schema=GPU_SAMPLE.polars_schema) if rows else GPU_SAMPLE.empty()
-        health = pl.from_dicts(events, schema=GPU_HEALTH.polars_schema) if events else GPU_HEALTH.empty()
-        return Sample(gpus, health)
+        return Sample(gpu_frame(rows), health_frame(events))
 
     def sample_rows(self, ts: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """One pass over the node as row dicts (cheaper when many samples are batched into one frame)."""
-        rows: list[dict[str, Any]] = []
+        """One pass over the node: GPU rows and ``gpu_health`` rows, as dicts (cheap to batch)."""
+        self.problems = []
         events: list[dict[str, Any]] = []
+        if self._need_reinit and not self._reinit(ts, events):
+            return [], events
+        self._drain_events(events)
+        rows: list[dict[str, Any]] = []
         live_pids: set[int] = set()
-        for dev in self.devices:
+        now_s = ts.timestamp()
+        for position, dev in enumerate(self.devices):
             try:
                 if not dev.available:
-                    self._reacquire(dev)
-                row, pids = self._read(dev, ts)
-            except DeviceError as exc:
+                    dev = self._reacquire(position, dev, ts, events)
+                if self._mig_due(dev, now_s):
+                    self._refresh_mig(dev, now_s)
+                got, pids = self.reader.read(dev, ts, self._sample_no)
+            except errors.DeviceError as exc:
                 if dev.available:
-                    events.append(self._event(ts, dev, exc.event, exc.code, exc.severity, str(exc)))
-                dev.available = False
+                    events.append(self._event(ts, dev.uuid or None, exc.event, exc.code, exc.severity, str(exc)))
+                    dev.available = False
+                self.problems.append(f"GPU {dev.index}: {exc}")
                 continue
-            except pynvml.NVMLError as exc:
-                code = _err_code(exc)
-                events.append(self._event(ts, dev, "read_error", code, "warning", f"NVML {error_name(code)}"))
+            except errors.NvmlUnavailableError as exc:
+                events.append(self._event(ts, None, "nvml_unavailable", exc.code, "critical", str(exc)))
+                self.problems.append(str(exc))
+                self._begin_outage(exc.code)
+                break
+            except Exception as exc:  # one bad read never stops the node's sample
+                code = errors.err_code(exc) if isinstance(exc, pynvml.NVMLError) else None
+                text = errors.error_name(code) if code is not None else f"{type(exc).__name__}: {exc}"
+                if (dev.index, text) not in self._reported:  # once per GPU and error until it reads cleanly
+                    self._reported.add((dev.index, text))
+                    log.warning("GPU %d (%s): unexpected error while reading: %s", dev.index, dev.uuid, text)
+                    events.append(self._event(ts, dev.uuid or None, "read_error", code, "warning", text))
+                self.problems.append(f"GPU {dev.index}: {text}")
                 continue
-            if not dev.available:
-                events.append(self._event(ts, dev, "gpu_recovered", None, "info", "GPU answers again"))
-                dev.available = True
-            rows.append(row)
+            if self._reported:
+                self._reported = {r for r in self._reported if r[0] != dev.index}
+            rows.extend(got)
             live_pids |= pids
+        self._watch_for_reload()
         if self.processes is not None:
             self.processes.forget_except(live_pids)
+        self._sample_no += 1
         return rows, events
 
-    # -- one device -------------------------------------------------------------------------------------
+    # -- devices ----------------------------------------------------------------------------------------
 
-    def _read(self, dev: Device, ts: dt.datetime) -> tuple[dict[str, Any], set[int]]:
-        nv, h = self.nvml, dev.handle
-        row: dict[str, Any] = {
-            "ts": ts,
-            "interval_s": float(self.interval_s),
-            "site": self.site,
-            "node": self.node,
-            "gpu_index": dev.index,
-            "gpu_uuid": dev.uuid,
-            "model": dev.model,
-            "mem_total_bytes": dev.mem_total,
-            "source": "nvml",
-            "producer": self.producer,
-        }
-        row.update(self._fields(dev))
-        util = self._guard(lambda: nv.nvmlDeviceGetUtilizationRates(h))
-        if util is not None:
-            row["util_ratio"] = util.gpu / 100.0
-            row["mem_util_ratio"] = util.memory / 100.0
-        mem = self._guard(lambda: nv.nvmlDeviceGetMemoryInfo(h))
-        if mem is not None:
-            row["mem_used_bytes"] = int(mem.used)
-            row["mem_total_bytes"] = int(mem.total)
-        row["temp_c"] = self._guard(lambda: float(nv.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU)))
-        sm = self._guard(lambda: nv.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM))
-        row["sm_clock_hz"] = None if sm is None else float(sm) * 1e6
-        memclk = self._guard(lambda: nv.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM))
-        row["mem_clock_hz"] = None if memclk is None else float(memclk) * 1e6
-        row["throttle_reasons"] = self._guard(lambda: int(nv.nvmlDeviceGetCurrentClocksEventReasons(h)))
-        row["pstate"] = self._guard(lambda: int(nv.nvmlDeviceGetPerformanceState(h)))
-        holders, pids = self._holders(dev)
-        row["holders"] = holders
-        return row, pids
+    def _enumerate(self, ts: dt.datetime, previous: list[Device]) -> list[dict[str, Any]]:
+        """Find every GPU. One that does not answer is kept as unavailable (and retried), not dropped."""
+        count = self.calls.get(set(), "nvmlDeviceGetCount")
+        known = {d.index: d for d in previous}
+        self.devices = []
+        events: list[dict[str, Any]] = []
+        for index in range(int(count or 0)):
+            try:
+                dev = self._discover(index)
+            except errors.DeviceError as exc:
+                before = known.get(index)
+                dev = Device(index, None, before.uuid if before else "", available=False)
+                if before is None or before.available:
+                    message = f"GPU index {index} did not answer: {exc}"
+                    events.append(self._event(ts, dev.uuid or None, exc.event, exc.code, exc.severity, message))
+            if dev is not None:
+                self.devices.append(dev)
+        return events
 
-    def _fields(self, dev: Device) -> dict[str, Any]:
-        values = self._guard(lambda: self.nvml.nvmlDeviceGetFieldValues(dev.handle, [f[1] for f in FIELDS]))
-        out: dict[str, Any] = {}
-        if values is None:
-            return out
-        for (column, _fid, scale), fv in zip(FIELDS, values, strict=False):
-            ret = int(fv.nvmlReturn)
-            if ret != pynvml.NVML_SUCCESS:
-                if ret in DEVICE_ERRORS:
-                    raise _device_error(ret)
-                continue
-            raw = _field_value(fv)
-            if raw is None:
-                continue
-            if column in _BOOL_COLUMNS:
-                out[column] = bool(raw)
-            elif column in _INT_COLUMNS:
-                out[column] = int(raw)
+    def _discover(self, index: int) -> Device | None:
+        """A GPU by index: identity, model, memory, GPM and MIG. None when it is not ours to read."""
+        c = self.calls
+        unsupported: set[str] = set()
+        handle = c.get(unsupported, "nvmlDeviceGetHandleByIndex", index)
+        if handle is None:  # NO_PERMISSION: a GPU outside this container's cgroup
+            return None
+        uuid = _text(c.get(unsupported, "nvmlDeviceGetUUID", handle) or f"index-{index}")
+        name = c.get(unsupported, "nvmlDeviceGetName", handle)
+        mem = c.get(unsupported, "nvmlDeviceGetMemoryInfo", handle)
+        dev = Device(index, handle, uuid, _text(name) if name is not None else None)
+        dev.mem_total = int(mem.total) if mem is not None else None
+        dev.unsupported = unsupported
+        has_gpm = gpm.supported(c, unsupported, handle)
+        if has_gpm:
+            dev.gpm = gpm.GpmSampler(c, handle)
+        dev.mig = mig.discover(c, unsupported, handle, has_gpm)
+        return dev
+
+    def _reacquire(self, position: int, dev: Device, ts: dt.datetime, events: list[dict[str, Any]]) -> Device:
+        """A lost GPU may come back (after a reset) with a new handle: look it up again by index."""
+        fresh = self._discover(dev.index)
+        if fresh is None:
+            raise errors.DeviceError(int(pynvml.NVML_ERROR_GPU_NOT_FOUND))
+        dev.close()
+        self.devices[position] = fresh
+        if self.watcher is not None:  # its events arrive under the new handle
+            self.watcher.register(fresh.handle, fresh.uuid)
+        message = "GPU answers again" if dev.uuid in ("", fresh.uuid) else f"GPU {fresh.uuid} replaces {dev.uuid}"
+        events.append(self._event(ts, fresh.uuid, "gpu_recovered", None, "info", message))
+        return fresh
+
+    def _mig_due(self, dev: Device, now_s: float) -> bool:
+        """MIG layouts change rarely (an administrator's act): after NVML's change event, or every
+        ``mig_refresh_s`` on boards that have MIG at all."""
+        if dev.mig_checked_s is None:
+            dev.mig_checked_s = now_s
+        if dev.mig_stale:
+            return True
+        capable = "nvmlDeviceGetMigMode" not in dev.unsupported
+        return capable and now_s - dev.mig_checked_s >= self.mig_refresh_s
+
+    def _refresh_mig(self, dev: Device, now_s: float) -> None:
+        for instance in dev.mig or []:
+            if instance.gpm is not None:
+                instance.gpm.close()
+        dev.mig = mig.discover(self.calls, dev.unsupported, dev.handle, dev.gpm is not None)
+        dev.mig_checked_s = now_s
+        dev.mig_stale = False
+
+    # -- NVML re-initialisation -------------------------------------------------------------------------
+
+    def _begin_outage(self, code: int) -> None:
+        self._need_reinit = True
+        if self.outage is None:
+            self.outage = (code, self.clock())
+
+    def _watch_for_reload(self) -> None:
+        """Every GPU lost for a while: stale handles after a driver reload, or a node-wide fault. Re-initialise,
+        backing off (doubling the wait) while that brings nothing back."""
+        if not self.devices or any(d.available for d in self.devices):
+            self._lost_streak = 0
+            self._reinit_wait = self.reinit_after_lost
+            return
+        self._lost_streak += 1
+        if self._lost_streak >= self._reinit_wait:
+            self._lost_streak = 0
+            self._reinit_wait = min(self._reinit_wait * 2, 360)
+            self._need_reinit = True
+
+    def _reinit(self, ts: dt.datetime, events: list[dict[str, Any]]) -> bool:
+        """Shut NVML down and start it again; False (and a problem line) while it still fails."""
+        previous = self.devices
+        self.close()
+        try:
+            self.nvml.nvmlInit()
+            events.extend(self._enumerate(ts, previous))
+        except (pynvml.NVMLError, errors.NvmlUnavailableError) as exc:
+            code = exc.code if isinstance(exc, errors.NvmlUnavailableError) else errors.err_code(exc)
+            self.problems.append(errors.describe_library_error(code))
+            if self.outage is None:
+                self.outage = (code, self.clock())
             else:
-                out[column] = float(raw) * scale
-        return out
+                self.outage = (code, self.outage[1])
+            self.devices = previous
+            return False
+        self._start_watcher()
+        self.rates.clear()  # counters may have restarted with the driver
+        self._need_reinit = False
+        self.outage = None
+        message = f"NVML re-initialised; {sum(d.available for d in self.devices)} of {len(self.devices)} GPUs answer"
+        events.append(self._event(ts, None, "nvml_reinitialised", None, "info", message))
+        return True
 
-    def _holders(self, dev: Device) -> tuple[list[dict[str, Any]], set[int]]:
-        procs = self._guard(lambda: self.nvml.nvmlDeviceGetComputeRunningProcesses(dev.handle)) or []
-        if not procs:
-            return [], set()
-        util_by_pid: dict[int, float] = {}
-        samples = self._guard(lambda: self.nvml.nvmlDeviceGetProcessUtilization(dev.handle, dev.last_process_ts_us))
-        for s in samples or []:
-            util_by_pid[int(s.pid)] = float(s.smUtil) / 100.0
-            dev.last_process_ts_us = max(dev.last_process_ts_us, int(s.timeStamp))
-        holders = []
-        pids = set()
-        for p in procs:
-            pid = int(p.pid)
-            pids.add(pid)
-            owner = self.processes.owner(pid) if self.processes else None
-            used = getattr(p, "usedGpuMemory", None)
-            holders.append(
-                {
-                    "namespace": owner.namespace if owner else None,
-                    "pod": owner.pod if owner else None,
-                    "container": owner.container if owner else None,
-                    "pod_uid": owner.pod_uid if owner else None,
-                    "hpc_job": owner.hpc_job if owner else None,
-                    "pid": pid,
-                    "util_ratio": util_by_pid.get(pid),
-                    "mem_used_bytes": int(used) if used is not None else None,
-                }
-            )
-        return holders, pids
+    # -- events -----------------------------------------------------------------------------------------
 
-    # -- errors -----------------------------------------------------------------------------------------
+    def _start_watcher(self) -> None:
+        if not self.watch_events:
+            return
+        watched = [(d.handle, d.uuid) for d in self.devices if d.available]
+        self.watcher = EventWatcher(self.nvml, watched, self.clock)
+        self.events_unavailable = self.watcher.start()
+        if self.events_unavailable is not None:
+            log.info("NVML events unavailable on this node (%s); sampling continues", self.events_unavailable)
+            self.watcher = None
 
-    def _guard(self, call: Callable[[], T]) -> T | None:
-        """Run one NVML read: routine errors give None, device errors raise DeviceError."""
-        try:
-            return call()
-        except pynvml.NVMLError as exc:
-            code = _err_code(exc)
-            if code in DEVICE_ERRORS:
-                raise _device_error(code) from exc
-            if code in ROUTINE_ERRORS:
-                return None
-            raise
+    def _drain_events(self, events: list[dict[str, Any]]) -> None:
+        if self.watcher is None:
+            return
+        by_uuid = {d.uuid: d for d in self.devices}
+        for ev in self.watcher.drain():
+            events.append(self._event_row(ev))
+            dev = by_uuid.get(ev.gpu_uuid or "")
+            if dev is None:
+                continue
+            if ev.event == "xid":
+                dev.xid_last = ev.code
+            elif ev.event == "mig_config_change":
+                dev.mig_stale = True
 
-    def _routine(self, call: Callable[[], T]) -> T | None:
-        try:
-            return call()
-        except pynvml.NVMLError as exc:
-            if _err_code(exc) in ROUTINE_ERRORS:
-                return None
-            raise
-
-    def _reacquire(self, dev: Device) -> None:
-        """A lost GPU may come back (after a reset) with a new handle: look it up again by index and UUID."""
-        try:
-            handle = self.nvml.nvmlDeviceGetHandleByIndex(dev.index)
-            uuid = _text(self.nvml.nvmlDeviceGetUUID(handle))
-        except pynvml.NVMLError as exc:
-            code = _err_code(exc)
-            event, severity = DEVICE_ERRORS.get(code, ("read_error", "warning"))
-            raise DeviceError(code, event, severity, f"NVML {error_name(code)}") from exc
-        if uuid == dev.uuid:
-            dev.handle = handle
+    def _event_row(self, ev: GpuEvent) -> dict[str, Any]:
+        row = self._event(ev.ts, ev.gpu_uuid, ev.event, ev.code, ev.severity, ev.message)
+        row["gpu_instance_id"] = ev.gpu_instance_id
+        return row
 
     def _event(
-        self, ts: dt.datetime, dev: Device, event: str, code: int | None, severity: str, message: str
+        self, ts: dt.datetime, uuid: str | None, event: str, code: int | None, severity: str, message: str
     ) -> dict[str, Any]:
         return {
             "ts": ts,
             "site": self.site,
             "node": self.node,
-            "gpu_uuid": dev.uuid,
+            "gpu_uuid": uuid,
+            "gpu_instance_id": None,
             "event": event,
             "code": code,
             "severity": severity,
@@ -324,44 +336,8 @@ class NvmlAgent:
             "producer": self.producer,
         }
 
-
-def _device_error(code: int) -> DeviceError:
-    event, severity = DEVICE_ERRORS[code]
-    return DeviceError(code, event, severity, f"NVML {error_name(code)}")
-
-
-def error_name(code: int) -> str:
-    """``NVML_ERROR_GPU_IS_LOST`` for 15, without calling into the driver (which may be the thing that failed)."""
-    for name in dir(pynvml):
-        if name.startswith("NVML_ERROR_") and getattr(pynvml, name) == code:
-            return name
-    return f"error {code}"
-
-
-def _err_code(exc: pynvml.NVMLError) -> int:
-    return int(getattr(exc, "value", -1))
-
-
-def _field_value(fv: Any) -> float | int | None:
-    vt = int(fv.valueType)
-    v = fv.value
-    if vt == pynvml.NVML_VALUE_TYPE_DOUBLE:
-        return float(v.dVal)
-    if vt == pynvml.NVML_VALUE_TYPE_UNSIGNED_INT:
-        return int(v.uiVal)
-    if vt == pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG:
-        return int(v.ulVal)
-    if vt == pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG:
-        return int(v.ullVal)
-    if vt == pynvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG:
-        return int(v.sllVal)
-    if vt == getattr(pynvml, "NVML_VALUE_TYPE_SIGNED_INT", -99):
-        return int(v.siVal)
-    return None
-
-
-def _name_of(nvml: Any, handle: Any) -> str:
-    return _text(nvml.nvmlDeviceGetName(handle))
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
 
 
 def _text(value: object) -> str:
