@@ -20,10 +20,10 @@ import polars as pl
 
 from collectors import atomic
 from collectors.gpu.nvml.agent import NvmlAgent
+from collectors.gpu.nvml.frames import gpu_frame, health_frame
 from collectors.gpu.nvml.procmap import PodIndex, ProcessMapper
 from collectors.landing import LandingZone
 from collectors.layout import DataRoot
-from collectors.schemas import GPU_HEALTH, GPU_SAMPLE
 from collectors.simulator import writers
 from collectors.simulator.facility_model import FacilitySeries, build_facility_series
 from collectors.simulator.gpu_model import Fault, GpuSeries, build_gpu_series
@@ -112,14 +112,12 @@ def _sample_gpus(
                 got, bad = agent.sample_rows(dt.datetime.fromtimestamp(int(series.ticks[tick]), dt.UTC))
                 rows.extend(got)
                 events.extend(bad)
-            batch = pl.from_dicts(rows, schema=GPU_SAMPLE.polars_schema)
+            batch = gpu_frame(rows)
             result.gpu_rows += batch.height
             result.gpu_files += len(landing.write_batch("gpu", agent.producer, batch))
             if events:
                 result.health_events += len(events)
-                landing.write_batch(
-                    "gpu_health", agent.producer, pl.from_dicts(events, schema=GPU_HEALTH.polars_schema)
-                )
+                landing.write_batch("gpu_health", agent.producer, health_frame(events))
         step(hour + 1)
     for agent, _ in agents:
         agent.close()
