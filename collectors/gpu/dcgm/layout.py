@@ -23,10 +23,8 @@ from typing import Any
 from collectors.errors import InputError
 from collectors.gpu.dcgm.parse import ExpositionResult, Series
 from collectors.gpu.dcgm.plan import HOLDER_KEYS, IGNORE, XID, XID_WINDOW, HolderKey, Plan
-from collectors.gpu.fields import BY_COLUMN
 
 SHARE_COLUMNS = ("util_ratio", "mem_used_bytes")
-_ZERO_UNSUPPORTED = tuple(f.column for f in BY_COLUMN.values() if f.zero_means_unsupported)
 
 
 @dataclass(frozen=True)
@@ -59,18 +57,6 @@ class RowParts:
         return values
 
 
-def finalise_values(values: dict[str, Any]) -> None:
-    """Zero means unsupported for some fields; derive the framebuffer total; drop helper columns."""
-    for column in _ZERO_UNSUPPORTED:
-        if values.get(column) == 0:
-            del values[column]
-    if "mem_total_bytes" not in values and "_mem_free_bytes" in values and "mem_used_bytes" in values:
-        values["mem_total_bytes"] = values["_mem_free_bytes"] + values["mem_used_bytes"]
-        values["mem_total_bytes"] += values.get("_mem_reserved_bytes", 0.0)
-    values.pop("_mem_free_bytes", None)
-    values.pop("_mem_reserved_bytes", None)
-
-
 def _share(holder: dict[str, Any], column: str, value: float) -> None:
     holder[column] = round(value) if column == "mem_used_bytes" else value
 
@@ -95,7 +81,6 @@ def finish_row(
                 reason = f"holder series of {row.const['gpu_uuid']} disagree on {column} ({earlier:g} vs {v:g})"
                 problems.append(InputError(reason + "; first kept", file=origin, field=column))
         holders.append(holder)
-    finalise_values(values)
     out = dict(row.const)
     out["ts_us"] = stamp
     out.update(values)
@@ -113,6 +98,7 @@ def _xid(const: Mapping[str, Any], value: float, message: str | None) -> XidObse
 @dataclass
 class _RowSpec:
     const: dict[str, Any]
+    base: dict[str, Any]
     columns: tuple[str, ...]
     positions: tuple[int, ...]
     holders: list[dict[str, Any]]
@@ -165,21 +151,18 @@ class Layout:
                     )
                 )  # fmt: skip
         out: list[dict[str, Any]] = []
+        get = conv.__getitem__
         for spec in self.rows:
-            vals = dict(zip(spec.columns, map(conv.__getitem__, spec.positions), strict=True))
-            finalise_values(vals)
-            row = dict(spec.const)
+            row = spec.base.copy()
             row["ts_us"] = stamp
-            row.update(vals)
+            row.update(zip(spec.columns, map(get, spec.positions), strict=True))
             if spec.shares:
                 holders = [dict(h) for h in spec.holders]
                 for h, column, pos in spec.shares:
                     _share(holders[h], column, conv[pos])
                 row["holders"] = holders
-            else:
-                row["holders"] = spec.holders
             xpos = spec.xid_position
-            if xpos is not None and "xid_last" in vals and conv[xpos] != last.get(xpos):
+            if xpos is not None and conv[xpos] != last.get(xpos):
                 last[xpos] = conv[xpos]
                 xids.append(_xid(spec.const, conv[xpos], spec.xid_message))
             out.append(row)
@@ -264,6 +247,7 @@ def _spec(row: RowParts, checks: list[tuple[int, int]]) -> _RowSpec:
                 checks.append((columns[column], j))
     return _RowSpec(
         row.const,
+        {**row.const, "holders": holders},
         tuple(columns),
         tuple(columns.values()),
         holders,

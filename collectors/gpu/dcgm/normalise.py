@@ -153,12 +153,15 @@ class Normaliser:
         while True:
             rows: dict[tuple[str, int | None], RowParts] = {}
             restarted = False
+            checked = False
             for series, value, line in zip(result.series, result.values, result.line_numbers, strict=True):
                 plan = self._plans.get(series)
                 if plan is None:
-                    if self._update_generation(result):
-                        restarted = True
-                        break
+                    if not checked:
+                        checked = True
+                        if self._update_generation(result):
+                            restarted = True
+                            break
                     plan = make_plan(
                         series,
                         helps=self._helps,

@@ -2,9 +2,15 @@
 
 Why hand-written: ``prometheus_client.parser`` costs ~8 ms per 8-GPU dcgm-exporter scrape (pure Python,
 labels re-parsed on every line), which at 10,000 GPUs is a whole core (shared/reference/performance.md §6).
-A target's series are the same from one scrape to the next; only the values change. So the part of a line
-before its value (``name{labels}``) is used as a dictionary key: the first time a key is seen the labels are
-parsed properly; every later scrape costs one ``rpartition``, one dictionary lookup and one ``float()``.
+A target's series are the same from one scrape to the next; only the values change. Two caches exploit it:
+
+- the **series-key cache**: the part of a line before its value (``name{labels}``) is a dictionary key; the
+  first time a key is seen the labels are parsed properly, later it costs one ``rpartition``, one lookup and
+  one ``float()``;
+- the **template** of the previous scrape: when a scrape has exactly the previous scrape's lines except for
+  the values (the steady state of an exporter), each line is checked with ``startswith`` against the
+  previous line's key (a memory compare, no hashing, no allocation) and only the value is sliced off and
+  converted. Any difference sends the scrape through the general path, which rebuilds the template.
 
 The test suite proves the samples are exactly those of ``prometheus_client``'s parser on every real sample
 file and on generated scrapes. Where the two differ is on bad input: ``prometheus_client`` raises on the
@@ -95,6 +101,89 @@ class _LineError(ValueError):
     pass
 
 
+class _Template:
+    """The previous scrape as constant text between values: ``body = seg[0] v[0] seg[1] v[1] … seg[n]``.
+
+    Every segment but the first starts with the line feed that ends the previous value's line and runs to
+    the space before the next value, taking whole comment lines with it. A new body matches when each
+    segment is found where expected; each value then runs to the next line feed.
+    """
+
+    __slots__ = ("helps", "line_numbers", "segments", "series", "types")
+
+    def __init__(self, segments: list[tuple[str, int]], out: ExpositionResult) -> None:
+        self.segments = segments
+        self.series = out.series
+        self.line_numbers = out.line_numbers
+        self.helps = out.helps
+        self.types = out.types
+
+    @classmethod
+    def build(cls, lines: list[str], out: ExpositionResult, by_head: dict[str, Series]) -> _Template | None:
+        """A template from a clean scrape (no problems, no timestamps), else None."""
+        if out.problem_count or out.timestamps_ms is not None:
+            return None
+        segments: list[tuple[str, int]] = []
+        pending: list[str] = []
+        for i, line in enumerate(lines):
+            if i:
+                pending.append("\n")
+            if not line or line[0] == "#":
+                pending.append(line)
+                continue
+            head = line.rpartition(" ")[0]
+            if head not in by_head:
+                return None
+            pending.append(head + " ")
+            segment = "".join(pending)
+            segments.append((segment, len(segment)))
+            pending = []
+        final = "".join(pending)
+        segments.append((final, len(final)))
+        return cls(segments, out)
+
+    def values_of(self, text: str) -> list[float] | None:
+        """The values of ``text`` if it is the template with other values, else None."""
+        values: list[float] = []
+        add = values.append
+        memo = _FLOATS
+        remembered = memo.get
+        find = text.find
+        starts = text.startswith
+        pos = 0
+        *segments, (final, _) = self.segments
+        for segment, size in segments:
+            if not starts(segment, pos):
+                return None
+            pos += size
+            end = find("\n", pos)
+            if end < 0:
+                return None
+            tail = text[pos:end]
+            value = remembered(tail)
+            if value is None:
+                if "_" in tail:
+                    return None
+                try:
+                    value = float(tail)
+                except ValueError:
+                    return None
+                if len(memo) >= _MAX_FLOATS:
+                    memo.clear()
+                memo[tail] = value
+            add(value)
+            pos = end
+        if len(text) - pos != len(final) or not starts(final, pos):
+            return None
+        return values
+
+
+#: Value text → float, shared by all parsers: most values repeat from one scrape to the next (clocks,
+#: temperatures, zeros), and a lookup is cheaper than ``float()``. Bounded; cleared when full.
+_FLOATS: dict[str, float] = {}
+_MAX_FLOATS = 1 << 16
+
+
 class ExpositionParser:
     """Parses successive scrapes of one target, remembering each series key it has seen.
 
@@ -109,6 +198,8 @@ class ExpositionParser:
         self._by_head: dict[str, Series] = {}
         self._interned: dict[tuple[str, tuple[tuple[str, str], ...]], Series] = {}
         self._comments: dict[str, tuple[str, str, str] | None] = {}
+        self._label_sets: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._template: _Template | None = None
 
     def parse(self, text: str, *, require_final_newline: bool = False) -> ExpositionResult:
         reject_non_exposition(text, self.origin)
@@ -116,13 +207,28 @@ class ExpositionParser:
             self._by_head.clear()
             self._interned.clear()
             self._comments.clear()
+            self._label_sets.clear()
+            self._template = None
             self.generation += 1
+        template = self._template
+        if template is not None and (not require_final_newline or text.endswith("\n")):
+            values = template.values_of(text)
+            if values is not None:
+                return ExpositionResult(
+                    template.series, values, template.line_numbers, types=template.types, helps=template.helps
+                )
         out = ExpositionResult([], [], [])
         lines = text.split("\n")
         if require_final_newline and lines[-1]:
             if lines[-1].strip():
                 self._problem(out, len(lines), "no line feed at the end of the body: last line dropped as cut off")
             lines[-1] = ""
+        self._parse_lines(lines, out)
+        self._template = _Template.build(lines, out, self._by_head)
+        return out
+
+    def _parse_lines(self, lines: list[str], out: ExpositionResult) -> None:
+        """The general path: every line through the series-key cache, or parsed in full."""
         cache_get = self._by_head.get
         add_series = out.series.append
         add_value = out.values.append
@@ -150,7 +256,6 @@ class ExpositionParser:
             self._slow_line(line, n, out)
         if len(set(out.series)) != len(out.series):
             self._drop_duplicates(out)
-        return out
 
     def _slow_line(self, line: str, n: int, out: ExpositionResult) -> None:
         """A line whose key is not cached (first sight, a timestamp, odd spacing) or whose value is bad."""
@@ -185,9 +290,22 @@ class ExpositionParser:
         size = len(s)
         while pos < size and s[pos] in " \t":
             pos += 1
-        items: list[tuple[str, str]] = []
+        labels: tuple[tuple[str, str], ...] = ()
         if pos < size and s[pos] == "{":
-            pos = self._parse_labels(s, pos + 1, items)
+            # dcgm-exporter prints each GPU's label set once per family: parse each distinct set once. The
+            # last "}" closes the set (a value or timestamp cannot contain one); label text may contain "}",
+            # so a set that does not parse to exactly there is parsed in full below.
+            close = s.rfind("}")
+            text = s[pos + 1 : close]
+            cached = self._label_sets.get(text)
+            if cached is not None:
+                labels, pos = cached, close + 1
+            else:
+                items: list[tuple[str, str]] = []
+                pos = self._parse_labels(s, pos + 1, items)
+                labels = tuple(items)
+                if pos == close + 1 and len(self._label_sets) < self.max_series:
+                    self._label_sets[text] = labels
         elif pos == m.end():
             raise _LineError(f"unexpected character {s[pos : pos + 1]!r} after metric name {name!r}")
         tokens = s[pos:].split()
@@ -206,7 +324,6 @@ class ExpositionParser:
                 ts = int(tokens[1])
             except ValueError:
                 raise _LineError(f"timestamp {tokens[1]!r} of {name!r} is not an integer") from None
-        labels = tuple(items)
         key = (name, tuple(sorted(labels)))
         series = self._interned.get(key)
         if series is None:

@@ -9,18 +9,20 @@ lists from Python objects through Polars is ~40 µs per row; through pyarrow off
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import accumulate
 from typing import Any
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from collectors.gpu.fields import FIELDS
+from collectors.gpu.fields import DERIVED_ONLY, FIELDS
 from collectors.schemas import COLLECTOR_HEALTH, GPU_HEALTH, GPU_SAMPLE, HOLDER, LandingSchema, conform
 
-_HOLDER_FIELDS = tuple(HOLDER.to_schema().items())
-_HOLDER_ARROW = {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Float64: pa.float64()}
+#: The arrow type of one holder, as Polars itself maps ``HOLDER``.
+_HOLDER_STRUCT = pl.Series("holder", [], dtype=HOLDER).to_arrow().type
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ZERO_UNSUPPORTED = tuple(f.column for f in FIELDS if f.zero_means_unsupported)
 _GPU_NUMERIC = tuple(f.column for f in FIELDS if f.column_type != "float" and f.column in GPU_SAMPLE.columns)
 
 Holder = dict[str, Any]
@@ -41,13 +43,20 @@ class RowBuffer:
     are parsed as floats); they are rounded or compared with zero once per batch, in Polars.
     """
 
-    def __init__(self, schema: LandingSchema, numeric_as_float: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        schema: LandingSchema,
+        numeric_as_float: Iterable[str] = (),
+        finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+        helpers: Iterable[str] = (),
+    ) -> None:
         self.schema = schema
         self.rows: list[dict[str, Any]] = []
         time_col = schema.time_column
         self._time_col = time_col
         self._as_float = {n: schema.columns[n] for n in numeric_as_float}
-        self._flat_schema: dict[str, Any] = {}
+        self._finish = finish
+        self._flat_schema: dict[str, Any] = dict.fromkeys(helpers, pl.Float64)
         for name, dtype in schema.columns.items():
             if name == "holders":
                 continue
@@ -87,30 +96,33 @@ class RowBuffer:
             )
         if "holders" in self.schema.columns:
             frame = frame.with_columns(holders_series([r.get("holders") or [] for r in rows]))
+        if self._finish is not None:
+            frame = self._finish(frame)
         return conform(frame, self.schema)
 
 
 def holders_series(per_row: list[list[Holder]]) -> pl.Series:
     """A ``List(HOLDER)`` series from per-row lists of holder dicts, built through pyarrow offsets."""
-    offsets = [0]
-    flat: dict[str, list[Any]] = {name: [] for name, _ in _HOLDER_FIELDS}
-    total = 0
-    for holders in per_row:
-        for h in holders:
-            for name, values in flat.items():
-                values.append(h.get(name))
-        total += len(holders)
-        offsets.append(total)
-    arrays = [pa.array(flat[name], type=_HOLDER_ARROW[dtype]) for name, dtype in _HOLDER_FIELDS]  # type: ignore[index]
-    structs = pa.StructArray.from_arrays(arrays, names=[name for name, _ in _HOLDER_FIELDS])
-    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), structs)
+    flat = [h for holders in per_row for h in holders]
+    offsets = pa.array(list(accumulate(map(len, per_row), initial=0)), type=pa.int32())
+    lists = pa.ListArray.from_arrays(offsets, pa.array(flat, type=_HOLDER_STRUCT))
     series = pl.from_arrow(lists)
     assert isinstance(series, pl.Series)
     return series.alias("holders").cast(pl.List(HOLDER))
 
 
+def _finish_gpu(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per batch, vectorised: zero means unsupported for some fields (``MEMORY_TEMP`` on GDDR parts), and the
+    framebuffer total is free + used + reserved where the source gives no total."""
+    derived = pl.col("_mem_free_bytes") + pl.col("mem_used_bytes") + pl.col("_mem_reserved_bytes").fill_null(0)
+    return frame.with_columns(
+        *(pl.when(pl.col(c) != 0).then(pl.col(c)).alias(c) for c in _ZERO_UNSUPPORTED),
+        pl.coalesce(pl.col("mem_total_bytes"), derived.round().cast(pl.Int64)).alias("mem_total_bytes"),
+    ).drop(*DERIVED_ONLY)
+
+
 def gpu_buffer() -> RowBuffer:
-    return RowBuffer(GPU_SAMPLE, numeric_as_float=_GPU_NUMERIC)
+    return RowBuffer(GPU_SAMPLE, numeric_as_float=_GPU_NUMERIC, finish=_finish_gpu, helpers=DERIVED_ONLY)
 
 
 def gpu_health_buffer() -> RowBuffer:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from collectors.errors import InputError
 from collectors.gpu.dcgm.health import XidTracker, scrape_health_row
@@ -82,10 +83,11 @@ class FlushReport:
 @dataclass
 class _TargetState:
     target: Target
+    url: URL  # parsed once: building a URL from a string costs more per request than parsing the body
     parser: ExpositionParser
     normaliser: Normaliser
     last: ScrapeOutcome | None = None
-    sleeping: bool = False
+    busy: bool = False
 
 
 class DcgmScraper:
@@ -100,6 +102,8 @@ class DcgmScraper:
         timeout_s: float | None = None,
         concurrency: int = 64,
         flush_every_s: float = 60.0,
+        slot_s: float = 0.25,
+        gzip: bool = True,
         producer: str | None = None,
         auth: aiohttp.BasicAuth | None = None,
     ) -> None:
@@ -114,6 +118,8 @@ class DcgmScraper:
         self.timeout_s = float(timeout)
         self.concurrency = concurrency
         self.flush_every_s = flush_every_s
+        self.slot_s = slot_s
+        self.gzip = gzip
         self.producer = producer or default_producer()
         self.auth = auth
         self.landing = LandingZone(out_root)
@@ -126,6 +132,7 @@ class DcgmScraper:
         self._sem: asyncio.Semaphore | None = None
         self._session: aiohttp.ClientSession | None = None
         self.totals = FlushReport()
+        self.attempts = 0
 
     def _state(self, target: Target) -> _TargetState:
         normaliser = Normaliser(
@@ -137,7 +144,7 @@ class DcgmScraper:
             generation=target.generation,
             origin=target.address,
         )
-        return _TargetState(target, ExpositionParser(target.address), normaliser)
+        return _TargetState(target, URL(target.url, encoded=True), ExpositionParser(target.address), normaliser)
 
     # -- public API ----------------------------------------------------------------------------------------
 
@@ -149,21 +156,56 @@ class DcgmScraper:
         return list(outcomes)
 
     async def run(self, stop_event: asyncio.Event) -> None:
-        """Scrape until ``stop_event`` is set, then finish attempts in flight and land what is buffered."""
-        self._stopping = False
+        """Scrape until ``stop_event`` is set, then finish attempts in flight and land what is buffered.
+
+        Targets are spread over the interval by a stable hash of their URL, in ``slot_s`` slots: one timer
+        per slot rather than per target, so the requests of a slot share event-loop wake-ups (per-target
+        timers cost ~0.4 ms of CPU per scrape in event-loop overhead on the benchmark machine, slots ~0.1).
+        """
         async with self._open():
             loop = asyncio.get_running_loop()
-            start = loop.time()
-            tasks = [asyncio.create_task(self._target_loop(s, start)) for s in self.states]
+            slots = self._slots()
+            slot_len = self.interval_s / len(slots)
+            in_flight: set[asyncio.Task[ScrapeOutcome]] = set()
             flusher = asyncio.create_task(self._flush_loop())
-            await stop_event.wait()
-            self._stopping = True
-            for state, task in zip(self.states, tasks, strict=True):
-                if state.sleeping:
-                    task.cancel()
-            flusher.cancel()
-            await asyncio.wait([*tasks, flusher], timeout=self.timeout_s + 5)
+            stopped = asyncio.create_task(stop_event.wait())
+            start = loop.time()
+            tick = 0
+            try:
+                while True:
+                    delay = start + tick * slot_len - loop.time()
+                    if delay > 0:
+                        done, _ = await asyncio.wait({stopped}, timeout=delay)
+                        if done:
+                            break
+                    elif stop_event.is_set():
+                        break
+                    for state in slots[tick % len(slots)]:
+                        if state.busy:  # still on its previous attempt (only when the loop is overloaded)
+                            continue
+                        task = asyncio.create_task(self._scrape(state))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    tick += 1
+                    behind = loop.time() - (start + tick * slot_len)
+                    if behind > self.interval_s:  # a suspended host: skip the missed slots, keep the phase
+                        tick += int(behind // slot_len)
+            finally:
+                flusher.cancel()
+                stopped.cancel()
+                if in_flight:
+                    await asyncio.wait(in_flight, timeout=self.timeout_s + 5)
         await asyncio.to_thread(self._land, self._drain())
+
+    def _slots(self) -> list[list[_TargetState]]:
+        # Slots of ``slot_s``, but never so many that a slot holds fewer than ~16 targets: a slot's requests
+        # share the loop's wake-ups, which is where the per-scrape overhead goes.
+        count = max(1, min(round(self.interval_s / self.slot_s), len(self.states) // 16))
+        slots: list[list[_TargetState]] = [[] for _ in range(count)]
+        for state in self.states:
+            offset = start_offset(state.target, self.interval_s)
+            slots[min(count - 1, int(offset / self.interval_s * count))].append(state)
+        return slots
 
     def flush(self) -> FlushReport:
         """Land every buffered row now (one file per source and UTC hour)."""
@@ -201,8 +243,15 @@ class DcgmScraper:
 
     @contextlib.asynccontextmanager
     async def _open(self) -> AsyncIterator[None]:
-        connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
-        headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip", "User-Agent": "aigrid-dcgm-scraper"}
+        # Keep each target's connection alive from one scrape to the next (aiohttp's default idle time is 15 s,
+        # shorter than the usual 30 s interval); idle connections do not count against ``limit``.
+        connector = aiohttp.TCPConnector(
+            limit=self.concurrency, keepalive_timeout=self.interval_s + self.timeout_s + 5, ttl_dns_cache=300
+        )
+        # gzip: ~10x fewer bytes on the wire (exposition text is ~550 GB/day at 10k GPUs every 10 s) for
+        # ~0.07 ms of inflate CPU per 8-GPU scrape; "identity" where the network is free and CPU is not.
+        encoding = "gzip" if self.gzip else "identity"
+        headers = {"Accept": ACCEPT, "Accept-Encoding": encoding, "User-Agent": "aigrid-dcgm-scraper"}
         self._sem = asyncio.Semaphore(self.concurrency)
         async with aiohttp.ClientSession(
             connector=connector, headers=headers, auth=self.auth, timeout=aiohttp.ClientTimeout(total=self.timeout_s)
@@ -213,28 +262,6 @@ class DcgmScraper:
             finally:
                 self._session = None
 
-    async def _target_loop(self, state: _TargetState, start: float) -> None:
-        loop = asyncio.get_running_loop()
-        due = start + start_offset(state.target, self.interval_s)
-        while True:
-            if self._stopping:
-                return
-            delay = due - loop.time()
-            if delay > 0:
-                state.sleeping = True
-                try:
-                    await asyncio.sleep(delay)
-                except asyncio.CancelledError:
-                    return
-                finally:
-                    state.sleeping = False
-                continue  # re-check the stop flag after every sleep
-            await self._scrape(state)
-            due += self.interval_s
-            now = loop.time()
-            if due < now:  # fell behind (a suspended host): skip the missed ticks, keep the phase
-                due += ((now - due) // self.interval_s + 1) * self.interval_s
-
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.flush_every_s)
@@ -244,6 +271,15 @@ class DcgmScraper:
                 log.exception("landing a batch failed; rows stay buffered")
 
     async def _scrape(self, state: _TargetState) -> ScrapeOutcome:
+        assert self._sem is not None
+        self.attempts += 1
+        state.busy = True
+        try:
+            return await self._scrape_bounded(state)
+        finally:
+            state.busy = False
+
+    async def _scrape_bounded(self, state: _TargetState) -> ScrapeOutcome:
         assert self._sem is not None
         async with self._sem:
             ts = dt.datetime.now(dt.UTC)
@@ -261,7 +297,7 @@ class DcgmScraper:
         assert session is not None
         target = state.target
         try:
-            async with session.get(target.url) as resp:
+            async with session.get(state.url) as resp:
                 if resp.status != 200:
                     kind = " (HTML page)" if "html" in resp.content_type else ""
                     return self._failed(state, ts, t0, f"HTTP {resp.status} {resp.reason or ''}".strip() + kind)
