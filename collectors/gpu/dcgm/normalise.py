@@ -193,7 +193,7 @@ class Normaliser:
     def _value(self, plan: Plan, row: RowParts, value: float, line: int, report: Normalised) -> None:
         f = plan.field
         assert f is not None
-        if value >= plan.blank_at:
+        if plan.blank_at <= value < math.inf:  # +Inf is not a sentinel but a bad value, reported below
             report.blanks += 1
             return
         v = plan.convert(value)
@@ -201,7 +201,8 @@ class Normaliser:
             if f.hi < v <= plan.hi_with_slack:
                 v = f.hi
             else:
-                report.problems.append(InputError(_why(f, value, v), file=self.origin, line=line, field=f.column))
+                reason = _why(f, value, v)
+                report.problems.append(InputError(reason, file=self.origin, line=line or None, field=f.column))
                 return
         if plan.holder is None:
             row.device.setdefault(plan.column, v)

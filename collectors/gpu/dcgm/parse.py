@@ -306,11 +306,11 @@ class ExpositionParser:
                 labels = tuple(items)
                 if pos == close + 1 and len(self._label_sets) < self.max_series:
                     self._label_sets[text] = labels
-        elif pos == m.end():
+            if pos < size and s[pos] not in " \t":
+                raise _LineError(f"no space between the labels and the value of {name!r}")
+        elif pos == m.end() and pos < size:
             raise _LineError(f"unexpected character {s[pos : pos + 1]!r} after metric name {name!r}")
         tokens = s[pos:].split()
-        if pos < size and s[pos] not in " \t":
-            raise _LineError(f"no space between the labels and the value of {name!r}")
         if not tokens:
             raise _LineError(f"no value for {name!r}")
         if len(tokens) > 2:
