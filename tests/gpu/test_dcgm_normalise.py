@@ -76,7 +76,7 @@ def test_vgpu_guest_has_no_power_but_a_licence(samples: Path) -> None:
     row = one((samples / "dcgm" / "a100_vgpu_grid-40c_vks.txt").read_text())
     assert row["model"] == "GRID A100-40C"
     assert row["vgpu_license_status"] == 1
-    assert row["power_w"] is None and row["energy_counter_j"] is None and row["temp_c"] is None
+    assert (row["power_w"], row["energy_counter_j"], row["temp_c"]) == (None, None, None)
     assert row["mem_total_bytes"] == (37739 + 0 + 3220) * MIB
 
 
