@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-import aiohttp
 import click
 from rich.console import Console
 from rich.live import Live
@@ -27,6 +25,7 @@ from collectors.errors import InputError
 from collectors.gpu.dcgm.names import Generation
 from collectors.gpu.dcgm.scraper import DcgmScraper, ScrapeOutcome
 from collectors.gpu.dcgm.targets import Target, load_targets_file, parse_target_list
+from collectors.gpu.prometheus.auth import authorization
 from collectors.gpu.prometheus.timespec import parse_duration
 
 PASSWORD_ENV = "AIGRID_DCGM_PASSWORD"
@@ -100,7 +99,7 @@ def collect_dcgm(
         flush_every_s=parse_duration(flush_every, field="flush-every"),
         gzip=gzip,
         producer=producer,
-        auth=_auth(username, password_file),
+        authorization=authorization(username=username, password_file=password_file, password_env=PASSWORD_ENV),
     )
     console = Console(stderr=True)
     if once:
@@ -134,20 +133,6 @@ def _targets(spec: str | None, file: Path | None, site: str | None, generation: 
         forced = Generation(generation)
         targets = [t if t.generation else Target(t.address, t.url, t.site, t.node_hint, forced) for t in targets]
     return targets
-
-
-def _auth(username: str | None, password_file: Path | None) -> aiohttp.BasicAuth | None:
-    if username is None:
-        if password_file is not None:
-            raise click.UsageError("--password-file needs --username")
-        return None
-    if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
-    else:
-        password = os.environ.get(PASSWORD_ENV, "")
-        if not password:
-            raise InputError(f"--username given but no --password-file and ${PASSWORD_ENV} is empty", field="password")
-    return aiohttp.BasicAuth(username, password)
 
 
 async def _run(scraper: DcgmScraper, console: Console) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 
-from aiohttp import web
+from aiohttp import encode_basic_auth, web
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -37,6 +37,7 @@ class _Endpoint:
     body: Body
     fault: Fault | None = None
     scrapes: int = 0
+    last_headers: dict[str, str] = field(default_factory=dict)
     cache: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
 
 
@@ -50,10 +51,12 @@ class FakeExporter:
         faults: Mapping[int, Fault] | None = None,
         slow_s: float = 5.0,
         static: bool = False,
+        basic_auth: tuple[str, str] | None = None,
     ) -> None:
         self._endpoints = [_Endpoint(b, (faults or {}).get(i)) for i, b in enumerate(bodies)]
         self.slow_s = slow_s
         self.static = static
+        self._auth = None if basic_auth is None else encode_basic_auth(*basic_auth)
         self._by_port: dict[int, _Endpoint] = {}
         self._runner: web.AppRunner | None = None
         self.addresses: list[str] = []
@@ -61,10 +64,15 @@ class FakeExporter:
     def scrapes(self, index: int) -> int:
         return self._endpoints[index].scrapes
 
+    def last_headers(self, index: int) -> dict[str, str]:
+        """Headers of the latest request to endpoint ``index``."""
+        return self._endpoints[index].last_headers
+
     async def start(self) -> list[str]:
         app = web.Application()
         app.router.add_get("/metrics", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        # A short shutdown: a stand-in holding a deliberately slow answer must not hold up the test that stops it.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         for endpoint in self._endpoints:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -104,6 +112,9 @@ class FakeExporter:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
         endpoint = self._by_port[request.transport.get_extra_info("sockname")[1]]
+        endpoint.last_headers = dict(request.headers)
+        if self._auth is not None and request.headers.get("Authorization") != self._auth:
+            return web.Response(status=401, text="Unauthorized", headers={"WWW-Authenticate": "Basic"})
         raw, packed = self._payload(endpoint)
         endpoint.scrapes += 1
         fault = endpoint.fault

@@ -44,8 +44,7 @@ class PrometheusClient:
         *,
         timeout_s: float = 120.0,
         retries: int = 3,
-        auth: aiohttp.BasicAuth | None = None,
-        bearer_token: str | None = None,
+        authorization: str | None = None,
     ) -> None:
         try:
             base = URL(url)
@@ -56,14 +55,12 @@ class PrometheusClient:
         self.base = base.with_path(base.path.rstrip("/"))
         self.timeout_s = timeout_s
         self.retries = retries
-        self._auth = auth
-        self._headers = {"Authorization": f"Bearer {bearer_token}"} if bearer_token else {}
+        self._headers = {"Authorization": authorization} if authorization else {}
         self._session: aiohttp.ClientSession | None = None
         self.requests = 0
 
     async def __aenter__(self) -> PrometheusClient:
         self._session = aiohttp.ClientSession(
-            auth=self._auth,
             headers={**self._headers, "Accept-Encoding": "gzip", "User-Agent": "aigrid-prometheus-backfill"},
             timeout=aiohttp.ClientTimeout(total=self.timeout_s),
         )

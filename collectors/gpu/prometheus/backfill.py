@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from yarl import URL
 
 from collectors.errors import InputError
@@ -98,8 +97,7 @@ def backfill(
     max_points: int = MAX_POINTS_PER_SERIES,
     concurrency: int = 4,
     timeout_s: float = 120.0,
-    auth: aiohttp.BasicAuth | None = None,
-    bearer_token: str | None = None,
+    authorization: str | None = None,
     progress: Callable[[ChunkProgress], None] | None = None,
     now: dt.datetime | None = None,
 ) -> BackfillReport:
@@ -120,7 +118,7 @@ def backfill(
         concurrency=concurrency,
         progress=progress,
     )
-    return asyncio.run(job.run(start, end, now or dt.datetime.now(dt.UTC), timeout_s, auth, bearer_token))
+    return asyncio.run(job.run(start, end, now or dt.datetime.now(dt.UTC), timeout_s, authorization))
 
 
 def plan_range(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -197,8 +195,7 @@ class _Backfill:
         end: dt.datetime,
         now: dt.datetime,
         timeout_s: float,
-        auth: aiohttp.BasicAuth | None,
-        bearer_token: str | None,
+        authorization: str | None,
     ) -> BackfillReport:
         if end <= start:
             raise InputError("--end must be after --start", field="end")
@@ -209,7 +206,7 @@ class _Backfill:
         state = BackfillState.load(
             self.root, url=self.safe_url, site=self.site, step_s=self.step_s, selector=self.selector
         )
-        async with PrometheusClient(self.url, timeout_s=timeout_s, auth=auth, bearer_token=bearer_token) as api:
+        async with PrometheusClient(self.url, timeout_s=timeout_s, authorization=authorization) as api:
             try:
                 await self._run(api, state, report)
             finally:
