@@ -52,7 +52,8 @@ class PrometheusClient:
             raise InputError(f"not a URL: {exc}", field="url") from None
         if base.scheme not in ("http", "https") or not base.host:
             raise InputError(f"{url!r} is not an http(s) URL of a Prometheus server", field="url")
-        self.base = base.with_path(base.path.rstrip("/"))
+        self.base = base
+        self._prefix = base.path.rstrip("/")  # Prometheus behind a path (--web.route-prefix, a proxy)
         self.timeout_s = timeout_s
         self.retries = retries
         self._headers = {"Authorization": authorization} if authorization else {}
@@ -75,7 +76,7 @@ class PrometheusClient:
         """``data`` of a successful API call; retries 5xx, timeouts and connection errors with back-off."""
         session = self._session
         assert session is not None, "use PrometheusClient as an async context manager"
-        url = self.base.with_path(self.base.path + path)
+        url = self.base.with_path(self._prefix + path)
         delay = 1.0
         for attempt in range(self.retries + 1):
             self.requests += 1

@@ -97,6 +97,7 @@ def backfill(
     max_points: int = MAX_POINTS_PER_SERIES,
     concurrency: int = 4,
     timeout_s: float = 120.0,
+    retries: int = 3,
     authorization: str | None = None,
     progress: Callable[[ChunkProgress], None] | None = None,
     now: dt.datetime | None = None,
@@ -118,7 +119,7 @@ def backfill(
         concurrency=concurrency,
         progress=progress,
     )
-    return asyncio.run(job.run(start, end, now or dt.datetime.now(dt.UTC), timeout_s, authorization))
+    return asyncio.run(job.run(start, end, now or dt.datetime.now(dt.UTC), timeout_s, retries, authorization))
 
 
 def plan_range(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -195,6 +196,7 @@ class _Backfill:
         end: dt.datetime,
         now: dt.datetime,
         timeout_s: float,
+        retries: int,
         authorization: str | None,
     ) -> BackfillReport:
         if end <= start:
@@ -206,7 +208,7 @@ class _Backfill:
         state = BackfillState.load(
             self.root, url=self.safe_url, site=self.site, step_s=self.step_s, selector=self.selector
         )
-        async with PrometheusClient(self.url, timeout_s=timeout_s, authorization=authorization) as api:
+        async with PrometheusClient(self.url, timeout_s=timeout_s, retries=retries, authorization=authorization) as api:
             try:
                 await self._run(api, state, report)
             finally:
