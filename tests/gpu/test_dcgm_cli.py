@@ -6,9 +6,11 @@ import asyncio
 import csv
 import io
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,3 +141,38 @@ def test_collect_reads_the_password_from_a_file_not_the_command_line(tmp_path: P
     assert "s3cret" not in result.output
     for landed in (tmp_path / "landing").rglob("*.parquet"):
         assert "s3cret" not in str(pl.read_parquet(landed).rows())
+
+
+def test_collect_runs_until_interrupted_and_lands_what_it_has(tmp_path: Path) -> None:
+    with exporters_in_background([node_scrape(1, gpus=2), node_scrape(2, gpus=2)]) as addresses:
+        args = ["collect", "dcgm", "--targets", ",".join(addresses), "--site", "tyo1", "--out", str(tmp_path)]
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from aigrid.cli import main; main()",
+                *args,
+                "--interval",
+                "0.5s",
+                "--flush-every",
+                "0.5s",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            zone = LandingZone(tmp_path)
+            deadline = time.monotonic() + 30
+            while not zone.hours_present("collector_health") and time.monotonic() < deadline:
+                time.sleep(0.2)  # the first landed batch shows the process is up and scraping
+            time.sleep(1.0)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "stopped:" in stderr
+    health = zone.read_hours("collector_health", zone.hours_present("collector_health"))
+    assert health.get_column("ok").all()
+    assert health.height >= 4  # both targets, at least twice
+    assert zone.read_hours("gpu", zone.hours_present("gpu")).height == 2 * health.height
