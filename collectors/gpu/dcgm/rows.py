@@ -3,7 +3,7 @@
 A scrape yields a handful of rows (one per GPU or MIG instance); building a Polars frame per scrape would
 cost more than the scrape itself. Rows are kept as plain dicts and turned into one frame per landing batch:
 ``pl.from_dicts`` for the flat columns and a pyarrow list-of-struct array for ``holders`` (building nested
-lists from Python objects through Polars is ~40 µs per row; through pyarrow offsets it is ~0.2 µs).
+lists from Python objects through Polars is ~40 µs per row; through pyarrow offsets it is ~1 µs).
 """
 
 from __future__ import annotations
