@@ -11,6 +11,7 @@ to another disk (or, later, to an fsspec URL) is a change of configuration in on
     <root>/warehouse/warehouse.duckdb                            the single-writer warehouse
     <root>/serving/current.duckdb                                published read-only copy for readers
     <root>/grafana/                                              dashboards and provisioning for this root
+    <root>/state/<collector>/                                    collector progress (e.g. backfill resume state)
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ class DataRoot:
     @property
     def grafana(self) -> Path:
         return self.path / "grafana"
+
+    def state(self, collector: str) -> Path:
+        """Progress files a collector keeps between runs (resume points), one directory per collector."""
+        return self.path / "state" / collector
 
     @property
     def truth(self) -> Path:

@@ -1,0 +1,1 @@
+"""dcgm-exporter: exposition parser, normaliser to the ``gpu`` landing shape, async scraper."""

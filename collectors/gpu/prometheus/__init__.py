@@ -1,0 +1,1 @@
+"""Prometheus backfill: dcgm-exporter history from an existing Prometheus, landed like live scrapes."""
