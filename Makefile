@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit ui sql bench lock clean
 
+# The Prometheus backfill tests run a real Prometheus (Debian package, unpacked, never installed).
+# Fetching is best effort here: without apt those tests skip with the reason (and fail when CI=true).
+PROMETHEUS := .aigrid/tools/prometheus/usr/bin/prometheus
+
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aigrid needs Python 3.11 or newer, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +34,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy aigrid collectors pipelines dashboards bench
 
-unit: $(STAMP)
+unit: $(STAMP) $(PROMETHEUS)
 	$(BIN)/pytest
+
+$(PROMETHEUS):
+	-scripts/fetch-prometheus.sh
 
 ## ui: the Dagster UI on http://127.0.0.1:3000 over the demo's runs and assets.
 ui: $(STAMP)

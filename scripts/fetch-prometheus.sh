@@ -25,7 +25,15 @@ work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 # apt-get download writes into the current directory; _apt cannot write to a private mktemp dir, which
 # only costs a warning ("download is performed unsandboxed").
-(cd "${work}" && apt-get download prometheus)
+# Try the machine's own package lists first; a fresh machine (CI) may have none, so fall back to fetching
+# lists into a private directory (no root needed, the system's apt state is left alone).
+if ! (cd "${work}" && apt-get download prometheus 2>/dev/null); then
+    lists="${root}/.aigrid/tools/apt-lists"
+    mkdir -p "${lists}/partial"
+    opts=(-o "Dir::State::Lists=${lists}" -o "Debug::NoLocking=1")
+    apt-get "${opts[@]}" update -qq
+    (cd "${work}" && apt-get "${opts[@]}" download prometheus)
+fi
 deb="$(ls "${work}"/prometheus_*.deb)"
 mkdir -p "${dest}.partial"
 dpkg-deb -x "${deb}" "${dest}.partial"
