@@ -1,9 +1,11 @@
 """``aigrid simulate``: produce a whole AI-grid site set's telemetry through the real collector code paths.
 
-GPU telemetry is sampled by the NVML agent itself, against a simulated NVML library per node, and landed as
-the agent lands it. RAN counters and facility meters are written as the files an OSS and a BMS drop into the
-inbox; the pipeline's ingest reads them like any other drop. Ground truth (who held which GPU, the exact
-energies) goes to ``sim/truth/`` for the tests and is never read by the pipeline.
+GPU telemetry goes through the real collectors: on the first site (and every other) the NVML agent samples a
+simulated NVML library per node; on the second (and every other) each node's dcgm-exporter ``/metrics`` body
+is rendered and read by the scraper's parser and normaliser. RAN counters and facility meters are written as
+the files an OSS and a BMS drop into the inbox; the pipeline's ingest reads them like any other drop. Ground
+truth (who held which GPU, the exact energies) goes to ``sim/truth/`` for the tests; the pipeline never
+reads it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collectors.gpu.nvml.frames import gpu_frame, health_frame
 from collectors.gpu.nvml.procmap import PodIndex, ProcessMapper
 from collectors.landing import LandingZone
 from collectors.layout import DataRoot
-from collectors.simulator import writers
+from collectors.simulator import dcgm_sim, writers
 from collectors.simulator.facility_model import FacilitySeries, build_facility_series
 from collectors.simulator.gpu_model import Fault, GpuSeries, build_gpu_series
 from collectors.simulator.nvml_sim import SimulatedNvml
@@ -66,9 +68,15 @@ def simulate(config: SimConfig, root: DataRoot, progress: Progress | None = None
 
         def step(done: int, site_no: int = site_no) -> None:
             if progress:
-                progress("GPU telemetry via the NVML agent", site_no * config.hours + done, total_steps)
+                progress("GPU telemetry (NVML agent, dcgm-exporter)", site_no * config.hours + done, total_steps)
 
-        _sample_gpus(config, series, landing, proc_roots, pods, result, step)
+        if site_no % 2 == 1:
+            # The second site runs Kubernetes with the GPU operator: its GPUs report through dcgm-exporter.
+            rows, files = dcgm_sim.sample_site(config, series, landing, step)
+            result.gpu_rows += rows
+            result.gpu_files += files
+        else:
+            _sample_gpus(config, series, landing, proc_roots, pods, result, step)
         result.pm_files += writers.write_pm_files(root, world, site_no, period_epochs, loads)
         fac = build_facility_series(config, site, series, site_no)
         result.meter_files += writers.write_meter_csv(root, fac, faults=config.faults)
