@@ -14,13 +14,17 @@ from pipelines.defs import automation
 from pipelines.defs.common import LANDING_GPU, LANDING_GPU_HEALTH
 from pipelines.defs.gpu import assets as gpu_assets
 from pipelines.defs.gpu import checks as gpu_checks
+from pipelines.defs.gpu import health as gpu_health
+from pipelines.defs.quality import assets as quality_assets
+from pipelines.defs.quality import checks as quality_checks
 from pipelines.defs.serving import assets as serving_assets
 from pipelines.defs.tenancy import assets as tenancy_assets
 from pipelines.defs.tenancy import checks as tenancy_checks
+from pipelines.defs.tenancy import rollups as tenancy_rollups
 from pipelines.resources import DataRootResource, WarehouseResource, default_root
 
-ASSET_MODULES = (gpu_assets, tenancy_assets, serving_assets)
-CHECK_MODULES = (gpu_checks, tenancy_checks)
+ASSET_MODULES = (gpu_assets, gpu_health, tenancy_assets, tenancy_rollups, quality_assets, serving_assets)
+CHECK_MODULES = (gpu_checks, tenancy_checks, quality_checks)
 
 
 def build_definitions(root: str | None = None) -> dg.Definitions:
