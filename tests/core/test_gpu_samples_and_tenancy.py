@@ -11,8 +11,9 @@ import pytest
 
 from collectors.errors import ConfigError
 from collectors.schemas import GPU_SAMPLE
+from pipelines.lib.attribution import attribute
 from pipelines.lib.gpu_samples import clean_samples
-from pipelines.lib.tenancy import attribute, glob_regex, load_tenants
+from pipelines.lib.tenancy import glob_regex, load_tenants
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
