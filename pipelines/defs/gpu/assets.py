@@ -210,8 +210,9 @@ ORDER BY site, gpu_uuid
 def gpu_last(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """The latest sample of every GPU seen in the last hour of data: what 'now' panels show."""
     wh = warehouse.warehouse
-    frame = wh.query(GPU_LAST_SQL)
-    rows = wh.replace_all("gpu_last", conform_to_table("gpu_last", frame)) if frame.height else 0
+    with wh.session():
+        frame = wh.query(GPU_LAST_SQL)
+        rows = wh.replace_all("gpu_last", conform_to_table("gpu_last", frame)) if frame.height else 0
     latest = frame.get_column("ts").max() if frame.height else None
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "latest_sample": str(latest)})
 
@@ -229,7 +230,8 @@ def gpu_last(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
 def dim_gpu(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """GPU inventory as telemetry sees it: site, node, index, model, first and last seen (hour resolution)."""
     wh = warehouse.warehouse
-    frame = wh.query(DIM_GPU_SQL)
-    rows = wh.replace_all("dim_gpu", frame.select(table("dim_gpu").column_names)) if frame.height else 0
+    with wh.session():
+        frame = wh.query(DIM_GPU_SQL)
+        rows = wh.replace_all("dim_gpu", frame.select(table("dim_gpu").column_names)) if frame.height else 0
     per_site = {} if frame.is_empty() else dict(frame.group_by("site").len().sort("site").iter_rows())
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "gpus_per_site": per_site})

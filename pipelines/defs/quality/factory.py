@@ -1,13 +1,19 @@
-"""Check builders shared by every mart: unique keys from the table declaration, and range rules.
+"""Check builders shared by every mart: unique keys from the table declaration, range rules, SQL invariants.
+
+All checks of one table run in one Dagster step (a ``multi_asset_check``) on one warehouse connection, so a
+run with many checked marts pays the step and connection overhead once per table, not once per rule; each
+rule is still its own named check with its own result, severity and blocking flag in the UI.
 
 A check looks at the partition window of the run it belongs to (``check_window``), so a backfill checks every
 partition it wrote and a single hour costs one hour's scan; unpartitioned tables are checked whole. Rules are
-SQL predicates written in this code base that select *bad* rows; the check fails (or warns) when any exist
-and shows the count per rule and a few examples in the UI.
+SQL written in this code base that selects *bad* rows; a check fails (or warns) when any exist and shows the
+counts and a few examples.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -16,9 +22,24 @@ from pipelines.lib.warehouse import Warehouse
 from pipelines.resources import WarehouseResource
 from pipelines.tables import table
 
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+Evaluate = Callable[[Warehouse, str, list[dt.datetime]], tuple[bool, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a table: ``evaluate(warehouse, where, params)`` → (passed, metadata)."""
+
+    name: str
+    description: str
+    evaluate: Evaluate
+    severity: dg.AssetCheckSeverity = ERROR
+    blocking: bool = False
+
 
 def scope(context: dg.AssetCheckExecutionContext, wh: Warehouse, name: str) -> tuple[str, list[dt.datetime]]:
-    """WHERE clause and parameters limiting a check of ``name`` to the run's window (empty for dimensions)."""
+    """WHERE clause and parameters limiting a check of ``name`` to the run's window ('TRUE' for dimensions)."""
     tbl = table(name)
     if tbl.time_column is None:
         return "TRUE", []
@@ -29,98 +50,83 @@ def scope(context: dg.AssetCheckExecutionContext, wh: Warehouse, name: str) -> t
     return f"{tbl.time_column} >= ? AND {tbl.time_column} < ?", [start, end]
 
 
-def key_check(name: str, *, blocking: bool = True) -> dg.AssetChecksDefinition:
+def table_checks(name: str, checks: Sequence[Check]) -> dg.AssetChecksDefinition:
+    """All ``checks`` of table ``name`` as one step; each yields its own result."""
+    specs = [dg.AssetCheckSpec(c.name, asset=name, description=c.description, blocking=c.blocking) for c in checks]
+
+    @dg.multi_asset_check(specs=specs, name=f"{name}_checks", description=f"Quality checks of {name}.")
+    def _run(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
+        wh = warehouse.warehouse
+        with wh.session():
+            where, params = scope(context, wh, name)
+            for c in checks:
+                passed, metadata = c.evaluate(wh, where, params)
+                metadata["window"] = " – ".join(str(p) for p in params) if params else "whole table"
+                yield dg.AssetCheckResult(
+                    asset_key=name, check_name=c.name, passed=passed, severity=c.severity, metadata=metadata
+                )
+
+    return _run
+
+
+def unique_keys(name: str, *, blocking: bool = True) -> Check:
     """One row per declared key in the checked window (NULLs compare equal, as in GROUP BY)."""
     tbl = table(name)
     keys = ", ".join(tbl.key)
 
-    @dg.asset_check(
-        asset=name,
-        name=f"{name}_unique_keys",
-        blocking=blocking,
-        description=f"One row per ({', '.join(tbl.key)}).",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        wh = warehouse.warehouse
-        where, params = scope(context, wh, name)
+    def evaluate(wh: Warehouse, where: str, params: list[dt.datetime]) -> tuple[bool, dict[str, Any]]:
         dupes = wh.query(
             f"SELECT {keys}, count(*) AS n FROM {tbl.name} WHERE {where} GROUP BY ALL HAVING count(*) > 1 "
-            f"ORDER BY n DESC LIMIT 5",
+            "ORDER BY n DESC LIMIT 5",
             params,
         )
-        return dg.AssetCheckResult(
-            passed=dupes.is_empty(),
-            metadata={
-                "duplicate_keys": dupes.height,
-                "examples": dg.MarkdownMetadataValue(_examples(dupes.rows())),
-                "window": str(params) if params else "whole table",
-            },
-        )
+        return dupes.is_empty(), {
+            "duplicate_keys": dupes.height,
+            "examples": dg.MarkdownMetadataValue(_examples(dupes.rows())),
+        }
 
-    return _check
+    return Check(f"{name}_unique_keys", f"One row per ({', '.join(tbl.key)}).", evaluate, blocking=blocking)
 
 
-def range_check(
-    name: str,
-    rules: dict[str, str],
-    *,
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-    blocking: bool = False,
-    suffix: str = "ranges",
-    description: str | None = None,
-) -> dg.AssetChecksDefinition:
+def ranges(
+    name: str, rules: dict[str, str], *, severity: dg.AssetCheckSeverity = ERROR, blocking: bool = False
+) -> Check:
     """Fails (or warns) when any row matches a rule; ``rules`` maps a label to a predicate selecting bad rows."""
     tbl = table(name)
     counts = ", ".join(f"count(*) FILTER (WHERE {predicate}) AS {label}" for label, predicate in rules.items())
 
-    @dg.asset_check(
-        asset=name,
-        name=f"{name}_{suffix}",
-        blocking=blocking,
-        description=description or "No row outside its physical or logical range: " + "; ".join(rules),
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        wh = warehouse.warehouse
-        where, params = scope(context, wh, name)
+    def evaluate(wh: Warehouse, where: str, params: list[dt.datetime]) -> tuple[bool, dict[str, Any]]:
         bad = wh.query(f"SELECT count(*) AS rows_checked, {counts} FROM {tbl.name} WHERE {where}", params)
         found = {k: int(v or 0) for k, v in bad.row(0, named=True).items()}
         checked = found.pop("rows_checked")
-        return dg.AssetCheckResult(
-            passed=not any(found.values()),
-            severity=severity,
-            metadata={"rows_checked": checked, **found},
-        )
+        return not any(found.values()), {"rows_checked": checked, **found}
 
-    return _check
+    description = "No row outside its physical or logical range: " + "; ".join(rules)
+    return Check(f"{name}_ranges", description, evaluate, severity=severity, blocking=blocking)
 
 
-def sql_check(
-    name: str,
+def offending_rows(
     check_name: str,
     description: str,
     sql: Callable[[str], str],
     *,
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-    blocking: bool = False,
     params_per_scope: int = 1,
-) -> dg.AssetChecksDefinition:
-    """A check whose SQL (built from the window predicate) returns offending rows; passes when there are none."""
+    severity: dg.AssetCheckSeverity = ERROR,
+    blocking: bool = False,
+) -> Check:
+    """A check whose SQL (built from the window predicate) returns offending rows; passes when there are none.
 
-    @dg.asset_check(asset=name, name=check_name, blocking=blocking, description=description)
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        wh = warehouse.warehouse
-        where, params = scope(context, wh, name)
+    ``params_per_scope``: how many times the SQL uses the window's (start, end) pair, in order.
+    """
+
+    def evaluate(wh: Warehouse, where: str, params: list[dt.datetime]) -> tuple[bool, dict[str, Any]]:
         off = wh.query(sql(where), params * params_per_scope)
-        return dg.AssetCheckResult(
-            passed=off.is_empty(),
-            severity=severity,
-            metadata={
-                "offending_rows": off.height,
-                "examples": dg.MarkdownMetadataValue(_examples(off.head(5).rows())),
-            },
-        )
+        return off.is_empty(), {
+            "offending_rows": off.height,
+            "examples": dg.MarkdownMetadataValue(_examples(off.head(5).rows())),
+        }
 
-    return _check
+    return Check(check_name, description, evaluate, severity=severity, blocking=blocking)
 
 
 def _examples(rows: Sequence[tuple[object, ...]]) -> str:

@@ -56,8 +56,9 @@ def serving_db(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.
     writer; an open reader keeps its snapshot, new connections see the new file."""
     wh = warehouse.warehouse
     tables = serving_tables()
-    target = wh.publish(site_root.data_root.serving_db, tables, SERVING_VIEWS)
-    counts = {t.name: int(wh.query(f"SELECT count(*) AS n FROM {t.name}").item()) for t in tables}
+    with wh.session():
+        target = wh.publish(site_root.data_root.serving_db, tables, SERVING_VIEWS)
+        counts = {t.name: int(wh.query(f"SELECT count(*) AS n FROM {t.name}").item()) for t in tables}
     return dg.MaterializeResult(
         metadata={
             "path": dg.PathMetadataValue(str(target)),

@@ -1,11 +1,8 @@
 """Checks on tenancy: the invariant (tenants + idle + unattributed = metered GPU time and energy) at every level,
 unique keys, ranges, and warnings when much use is unattributed or the PUE is missing."""
 
-import dagster as dg
+from pipelines.defs.quality.factory import WARN, offending_rows, ranges, table_checks, unique_keys
 
-from pipelines.defs.quality.factory import key_check, range_check, sql_check
-
-WARN = dg.AssetCheckSeverity.WARN
 #: Relative tolerance of the reconciliations: float rounding only, the split itself is exact.
 TOLERANCE = 1e-6
 UNATTRIBUTED_WARN_RATIO = 0.05
@@ -89,113 +86,135 @@ _USAGE_RULES = {
     "unknown_kind": "kind NOT IN ('ai', 'ran', 'idle', 'unattributed')",
 }
 
-KEY_CHECKS = [
-    key_check("gpu_tenant_hourly"),
-    key_check("tenant_usage_hourly"),
-    key_check("tenant_usage_daily"),
-    key_check("tenant_usage_monthly", blocking=False),
-    key_check("ai_ran_share_hourly"),
-    key_check("dim_tenant", blocking=False),
-    key_check("dim_tariff", blocking=False),
-]
 
-RANGE_CHECKS = [
-    range_check(
-        "gpu_tenant_hourly",
-        {
-            "negative_quantity": "gpu_hours < 0 OR busy_gpu_hours < 0 OR energy_kwh < 0",
-            "busy_above_allocated": "busy_gpu_hours > gpu_hours * (1 + 1e-9) + 1e-12",
-        },
-    ),
-    range_check("tenant_usage_hourly", _USAGE_RULES),
-    range_check("tenant_usage_daily", _USAGE_RULES),
-    range_check("tenant_usage_monthly", _USAGE_RULES),
-    range_check(
-        "ai_ran_share_hourly",
-        {
-            "share_outside_0_1": "ran_share_ratio < 0 OR ran_share_ratio > 1 OR ai_share_ratio > 1 "
-            "OR idle_share_ratio > 1 OR ran_share_of_allocated_ratio > 1",
-            "prb_outside_0_1": "prb_util_dl_ratio < 0 OR prb_util_dl_ratio > 1 OR prb_util_ul_ratio > 1",
-        },
-    ),
-]
+def _monthly_sql(where: str) -> str:
+    return (
+        "SELECT * FROM ("
+        + _MONTHLY.format(where=where, lower_where="TRUE")
+        + ") UNION ALL SELECT month, site, 'idle share', model, sum(idle_share_gpu_hours), 0, "
+        "sum(idle_share_energy_kwh), 0 FROM tenant_usage_monthly GROUP BY ALL "
+        "HAVING abs(sum(idle_share_gpu_hours)) > 1e-6 OR abs(sum(idle_share_energy_kwh)) > 1e-6"
+    )
 
-INVARIANT_CHECKS = [
-    sql_check(
-        "tenant_usage_hourly",
-        "tenant_usage_reconciles",
-        "Tenants + idle + unattributed = metered GPU-hours and GPU energy, every hour and site.",
-        _reconcile_sql,
-        blocking=True,
-        params_per_scope=2,
-    ),
-    sql_check(
+
+def _share_sql(where: str) -> str:
+    return _SHARE_SQL.format(
+        where=where,
+        off_gh=_off("a.gpu_hours", "u.gh"),
+        off_ran=_off("a.ran_gpu_hours", "u.ran"),
+        off_kwh=_off("a.gpu_energy_kwh", "u.kwh"),
+        off_parts=_off("a.ran_gpu_hours + a.ai_gpu_hours + a.unattributed_gpu_hours + a.idle_gpu_hours", "a.gpu_hours"),
+    )
+
+
+def _unattributed_sql(where: str) -> str:
+    return f"""
+        SELECT hour, site, sum(gpu_hours) FILTER (WHERE kind = 'unattributed') AS unattributed,
+               sum(gpu_hours) FILTER (WHERE kind <> 'idle') AS held
+        FROM tenant_usage_hourly WHERE {where} GROUP BY ALL
+        HAVING unattributed > {UNATTRIBUTED_WARN_RATIO} * held ORDER BY 1, 2"""
+
+
+def _without_pue_sql(where: str) -> str:
+    return f"""
+        SELECT hour, site, sum(hours_without_pue) AS gpu_hours_without_pue FROM tenant_usage_hourly
+        WHERE {where} GROUP BY ALL HAVING sum(hours_without_pue) > 0 ORDER BY 1, 2"""
+
+
+CHECKS = [
+    table_checks(
         "gpu_tenant_hourly",
-        "gpu_tenant_hourly_reconciles",
-        "For every GPU and hour, the tenants' GPU-hours and energy add up to the GPU's metered samples.",
-        _per_gpu_sql,
-        blocking=True,
-        params_per_scope=2,
-    ),
-    sql_check(
-        "tenant_usage_daily",
-        "tenant_usage_daily_equals_hours",
-        "Each tenant-day equals the sum of its tenant-hours (GPU-hours, busy, energy, cost).",
-        lambda where: _DAILY.format(where=where, lower_where="hour >= ? AND hour < ?"),
-        params_per_scope=2,
-    ),
-    sql_check(
-        "tenant_usage_monthly",
-        "tenant_usage_monthly_equals_days",
-        "Each tenant-month equals the sum of its tenant-days, and the idle shares net to zero per site and model.",
-        lambda where: (
-            "SELECT * FROM ("
-            + _MONTHLY.format(where=where, lower_where="TRUE")
-            + ") UNION ALL SELECT month, site, 'idle share', model, sum(idle_share_gpu_hours), 0, "
-            "sum(idle_share_energy_kwh), 0 FROM tenant_usage_monthly GROUP BY ALL "
-            "HAVING abs(sum(idle_share_gpu_hours)) > 1e-6 OR abs(sum(idle_share_energy_kwh)) > 1e-6"
-        ),
-    ),
-    sql_check(
-        "ai_ran_share_hourly",
-        "ai_ran_share_equals_usage",
-        "Each site-hour's RAN/AI/unattributed/idle split adds up to the tenant usage of that hour.",
-        lambda where: _SHARE_SQL.format(
-            where=where,
-            off_gh=_off("a.gpu_hours", "u.gh"),
-            off_ran=_off("a.ran_gpu_hours", "u.ran"),
-            off_kwh=_off("a.gpu_energy_kwh", "u.kwh"),
-            off_parts=_off(
-                "a.ran_gpu_hours + a.ai_gpu_hours + a.unattributed_gpu_hours + a.idle_gpu_hours", "a.gpu_hours"
+        [
+            unique_keys("gpu_tenant_hourly"),
+            ranges(
+                "gpu_tenant_hourly",
+                {
+                    "negative_quantity": "gpu_hours < 0 OR busy_gpu_hours < 0 OR energy_kwh < 0",
+                    "busy_above_allocated": "busy_gpu_hours > gpu_hours * (1 + 1e-9) + 1e-12",
+                },
             ),
-        ),
-        params_per_scope=2,
+            offending_rows(
+                "gpu_tenant_hourly_reconciles",
+                "For every GPU and hour, the tenants' GPU-hours and energy add up to the GPU's metered samples.",
+                _per_gpu_sql,
+                params_per_scope=2,
+                blocking=True,
+            ),
+        ],
     ),
-]
-
-COVERAGE_CHECKS = [
-    sql_check(
+    table_checks(
         "tenant_usage_hourly",
-        "tenant_usage_mostly_attributed",
-        f"Warns when more than {UNATTRIBUTED_WARN_RATIO:.0%} of a site-hour's held GPU time matches no tenant rule.",
-        lambda where: (
-            f"""
-            SELECT hour, site, sum(gpu_hours) FILTER (WHERE kind = 'unattributed') AS unattributed,
-                   sum(gpu_hours) FILTER (WHERE kind <> 'idle') AS held
-            FROM tenant_usage_hourly WHERE {where} GROUP BY ALL
-            HAVING unattributed > {UNATTRIBUTED_WARN_RATIO} * held ORDER BY 1, 2"""
-        ),
-        severity=WARN,
+        [
+            unique_keys("tenant_usage_hourly"),
+            ranges("tenant_usage_hourly", _USAGE_RULES),
+            offending_rows(
+                "tenant_usage_reconciles",
+                "Tenants + idle + unattributed = metered GPU-hours and GPU energy, every hour and site.",
+                _reconcile_sql,
+                params_per_scope=2,
+                blocking=True,
+            ),
+            offending_rows(
+                "tenant_usage_mostly_attributed",
+                f"Warns when more than {UNATTRIBUTED_WARN_RATIO:.0%} of a site-hour's held GPU time matches no "
+                "tenant rule.",
+                _unattributed_sql,
+                severity=WARN,
+            ),
+            offending_rows(
+                "tenant_usage_has_pue",
+                "Warns for site-hours without a PUE: their facility energy is unknown and energy is priced at GPU kWh.",
+                _without_pue_sql,
+                severity=WARN,
+            ),
+        ],
     ),
-    sql_check(
-        "tenant_usage_hourly",
-        "tenant_usage_has_pue",
-        "Warns for site-hours without a PUE: their facility energy is unknown and energy is priced at GPU kWh.",
-        lambda where: (
-            f"""
-            SELECT hour, site, sum(hours_without_pue) AS gpu_hours_without_pue FROM tenant_usage_hourly
-            WHERE {where} GROUP BY ALL HAVING sum(hours_without_pue) > 0 ORDER BY 1, 2"""
-        ),
-        severity=WARN,
+    table_checks(
+        "tenant_usage_daily",
+        [
+            unique_keys("tenant_usage_daily"),
+            ranges("tenant_usage_daily", _USAGE_RULES),
+            offending_rows(
+                "tenant_usage_daily_equals_hours",
+                "Each tenant-day equals the sum of its tenant-hours (GPU-hours, busy, energy, cost).",
+                lambda where: _DAILY.format(where=where, lower_where="hour >= ? AND hour < ?"),
+                params_per_scope=2,
+            ),
+        ],
     ),
+    table_checks(
+        "tenant_usage_monthly",
+        [
+            unique_keys("tenant_usage_monthly", blocking=False),
+            ranges("tenant_usage_monthly", _USAGE_RULES),
+            offending_rows(
+                "tenant_usage_monthly_equals_days",
+                "Each tenant-month equals the sum of its tenant-days, and the idle shares net to zero per site "
+                "and model.",
+                _monthly_sql,
+            ),
+        ],
+    ),
+    table_checks(
+        "ai_ran_share_hourly",
+        [
+            unique_keys("ai_ran_share_hourly"),
+            ranges(
+                "ai_ran_share_hourly",
+                {
+                    "share_outside_0_1": "ran_share_ratio < 0 OR ran_share_ratio > 1 OR ai_share_ratio > 1 "
+                    "OR idle_share_ratio > 1 OR ran_share_of_allocated_ratio > 1",
+                    "prb_outside_0_1": "prb_util_dl_ratio < 0 OR prb_util_dl_ratio > 1 OR prb_util_ul_ratio > 1",
+                },
+            ),
+            offending_rows(
+                "ai_ran_share_equals_usage",
+                "Each site-hour's RAN/AI/unattributed/idle split adds up to the tenant usage of that hour.",
+                _share_sql,
+                params_per_scope=2,
+            ),
+        ],
+    ),
+    table_checks("dim_tenant", [unique_keys("dim_tenant", blocking=False)]),
+    table_checks("dim_tariff", [unique_keys("dim_tariff", blocking=False)]),
 ]
