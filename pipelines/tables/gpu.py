@@ -3,19 +3,14 @@ the GPU inventory."""
 
 from __future__ import annotations
 
-from pipelines.tables.base import Column, Table, cols
-
-HOLDERS_TYPE = (
-    "STRUCT(namespace VARCHAR, pod VARCHAR, container VARCHAR, pod_uid VARCHAR, hpc_job VARCHAR, "
-    "pid BIGINT, util_ratio DOUBLE, mem_used_bytes BIGINT)[]"
-)
+from pipelines.tables.base import Table, cols
 
 GPU_SAMPLE = Table(
     name="gpu_sample",
     description=(
         "Clean GPU samples (UTC): one row per GPU or MIG instance per sample, de-duplicated across "
         "producers, with the energy of the interval [ts, ts + interval_s) derived from the energy counter "
-        "(or from power where the counter reset or is missing)."
+        "(or from power where the counter reset or is missing). Who held the GPU is in gpu_sample_holder."
     ),
     time_column="ts",
     grain="hour",
@@ -52,8 +47,38 @@ GPU_SAMPLE = Table(
             ("xid_last", "BIGINT"),
             ("source", "VARCHAR", "nvml | dcgm | prometheus"),
             ("producer", "VARCHAR"),
+            ("sample_seq", "INTEGER", "row number within the hour; gpu_sample_holder rows point at it"),
+            ("holder_count", "INTEGER", "holders (pods, jobs, processes) at the sample; 0 = nobody"),
+            ("holder_util_sum", "DOUBLE", "sum of the holders' own utilisation when every one is known"),
         ),
-        Column("holders", HOLDERS_TYPE, "who held the device: pod labels, HPC job or process"),
+    ),
+)
+
+GPU_SAMPLE_HOLDER = Table(
+    name="gpu_sample_holder",
+    description=(
+        "Who held each GPU (or MIG instance) at each sample: one row per sample and holder (pod, HPC job or "
+        "process), as the collector saw it. A sample without a row here was held by nobody."
+    ),
+    time_column="ts",
+    grain="hour",
+    serving=False,
+    key=("site", "gpu_uuid", "gpu_instance_id", "ts", "position"),
+    columns=cols(
+        ("ts", "TIMESTAMP"),
+        ("sample_seq", "INTEGER", "the gpu_sample row of the same hour this holder belongs to"),
+        ("site", "VARCHAR"),
+        ("gpu_uuid", "VARCHAR"),
+        ("gpu_instance_id", "INTEGER", "MIG GPU instance id; NULL for the whole GPU"),
+        ("position", "INTEGER", "order of the holder in the collector's list (0 first)"),
+        ("namespace", "VARCHAR", "Kubernetes namespace"),
+        ("pod", "VARCHAR"),
+        ("container", "VARCHAR"),
+        ("pod_uid", "VARCHAR"),
+        ("hpc_job", "VARCHAR", "Slurm job id or dcgm-exporter hpc_job label"),
+        ("pid", "BIGINT"),
+        ("util_ratio", "DOUBLE", "the holder's own utilisation where the source knows it (time-slicing)"),
+        ("mem_used_bytes", "BIGINT"),
     ),
 )
 
@@ -239,4 +264,4 @@ DIM_GPU = Table(
     ),
 )
 
-TABLES = (GPU_SAMPLE, GPU_HOURLY, GPU_DAILY, NODE_DAILY, GPU_HEALTH_EVENTS, GPU_LAST, DIM_GPU)
+TABLES = (GPU_SAMPLE, GPU_SAMPLE_HOLDER, GPU_HOURLY, GPU_DAILY, NODE_DAILY, GPU_HEALTH_EVENTS, GPU_LAST, DIM_GPU)

@@ -3,11 +3,13 @@
 import datetime as dt
 
 import dagster as dg
+import polars as pl
 
 from pipelines.defs.automation import DAILY_AUTOMATION
 from pipelines.defs.common import DAY, HOUR, LANDING_GPU, hours_in, naive
+from pipelines.lib.bulk import in_chunks, parallel_appends
 from pipelines.lib.frames import conform_to_table
-from pipelines.lib.gpu_samples import clean_samples
+from pipelines.lib.gpu_samples import MAX_CARRY_INTERVALS, clean_hour, read_landed
 from pipelines.lib.rollups import GPU_HOURLY_SQL, gpu_daily, node_daily
 from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
@@ -22,38 +24,45 @@ from pipelines.tables import table
     backfill_policy=SINGLE_RUN,
     pool=WRITER_POOL,
     deps=[LANDING_GPU.key],
-    metadata={"table": "gpu_sample", "partition_expr": "ts"},
+    metadata={"table": "gpu_sample", "partition_expr": "ts", "also_writes": "gpu_sample_holder"},
     tags={"domain": "gpu", "cadence": "hourly"},
 )
 def gpu_sample(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:
     """Clean GPU samples per hour: duplicates across producers removed, and each sample's interval energy
-    taken from the GPU's energy counter (power × time where the counter reset or is missing).
+    taken from the GPU's energy counter (power × time where the counter reset or is missing); who held each
+    GPU goes to ``gpu_sample_holder``, one row per sample and holder.
 
-    Reads the hour's landed files plus the first sample of the next hour, so re-running an hour after later
+    Reads the hour's landed files plus the first samples of the next hour, so re-running an hour after later
     data arrived makes its last interval exact. In a backfill each hour's files are read once.
     """
     landing = site_root.landing
     wh = warehouse.warehouse
-    rows = gpus = mig_rows = 0
+    rows = holder_rows = gpus = mig_rows = 0
     methods: dict[str, int] = {}
     hours = list(hours_in(context.partition_time_window))
-    upcoming = landing.read_hour("gpu", hours[0]) if hours else None
+    upcoming = read_landed(landing, hours[0]) if hours else None
     with wh.session():
-        for hour in hours:
-            current, upcoming = upcoming, landing.read_hour("gpu", hour + HOUR)
+        parallel_appends(wh)
+        for i, hour in enumerate(hours):
+            current = upcoming
             assert current is not None
-            frame = clean_samples(current, upcoming)
-            rows += wh.replace_partition("gpu_sample", frame, hour, hour + HOUR)
-            gpus = max(gpus, frame.select("gpu_uuid").n_unique())
-            mig_rows += int(frame.get_column("gpu_instance_id").is_not_null().sum())
-            for method, count in frame.get_column("energy_method").value_counts().iter_rows():
+            in_run = i + 1 < len(hours)
+            # The last hour of the run only needs the next hour's first samples; a backfill reuses the read.
+            upcoming = read_landed(landing, hour + HOUR, head_s=None if in_run else _head_s(current))
+            clean = clean_hour(current, upcoming)
+            rows += wh.replace_partition("gpu_sample", in_chunks(clean.samples), hour, hour + HOUR)
+            holder_rows += wh.replace_partition("gpu_sample_holder", in_chunks(clean.holders), hour, hour + HOUR)
+            gpus = max(gpus, clean.samples.select("gpu_uuid").n_unique())
+            mig_rows += int(clean.samples.get_column("gpu_instance_id").is_not_null().sum())
+            for method, count in clean.samples.get_column("energy_method").value_counts().iter_rows():
                 methods[str(method)] = methods.get(str(method), 0) + int(count)
     whole_rows = rows - mig_rows
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
+            "holder_rows": holder_rows,
             "hours": len(hours),
             "gpus_max_per_hour": gpus,
             "mig_instance_rows": mig_rows,
@@ -63,6 +72,12 @@ def gpu_sample(
             "energy_methods": methods,
         }
     )
+
+
+def _head_s(rows: pl.DataFrame) -> float:
+    """How far into the next hour a GPU's next sample may lie and still close this hour's last interval."""
+    longest = rows.select(pl.col("interval_s").max().fill_null(60.0)).item() if rows.height else 60.0
+    return MAX_CARRY_INTERVALS * float(longest) + 1.0
 
 
 @dg.asset(
@@ -173,18 +188,25 @@ def _days(context: dg.AssetExecutionContext) -> list[dt.datetime]:
 
 
 GPU_LAST_SQL = """
-WITH latest AS (SELECT max(hour) AS hour FROM gpu_hourly)
-SELECT site, arg_max(node, ts) AS node, gpu_uuid, arg_max(gpu_index, ts) AS gpu_index, arg_max(model, ts) AS model,
-       max(ts) AS ts, arg_max(util_ratio, ts) AS util_ratio, arg_max(power_w, ts) AS power_w,
-       arg_max(temp_c, ts) AS temp_c, arg_max(mem_used_bytes, ts) AS mem_used_bytes,
-       arg_max(mem_total_bytes, ts) AS mem_total_bytes,
-       arg_max(CASE WHEN len(holders) = 0 THEN NULL
-                    WHEN holders[1].namespace IS NOT NULL THEN holders[1].namespace || '/' || holders[1].pod
-                    WHEN holders[1].hpc_job IS NOT NULL THEN 'job ' || holders[1].hpc_job
-                    ELSE 'pid ' || holders[1].pid::VARCHAR END, ts) AS holder
-FROM gpu_sample
-WHERE gpu_instance_id IS NULL AND ts >= (SELECT hour FROM latest) - INTERVAL 1 HOUR
-GROUP BY site, gpu_uuid
+WITH latest AS (SELECT max(hour) - INTERVAL 1 HOUR AS since FROM gpu_hourly),
+last AS (
+    SELECT site, arg_max(node, ts) AS node, gpu_uuid, arg_max(gpu_index, ts) AS gpu_index,
+           arg_max(model, ts) AS model, max(ts) AS ts, arg_max(util_ratio, ts) AS util_ratio,
+           arg_max(power_w, ts) AS power_w, arg_max(temp_c, ts) AS temp_c,
+           arg_max(mem_used_bytes, ts) AS mem_used_bytes, arg_max(mem_total_bytes, ts) AS mem_total_bytes
+    FROM gpu_sample
+    WHERE gpu_instance_id IS NULL AND ts >= (SELECT since FROM latest)
+    GROUP BY site, gpu_uuid
+),
+holder AS (
+    SELECT site, gpu_uuid, ts,
+           CASE WHEN namespace IS NOT NULL THEN namespace || '/' || coalesce(pod, '?')
+                WHEN hpc_job IS NOT NULL THEN 'job ' || hpc_job
+                ELSE 'pid ' || CAST(pid AS VARCHAR) END AS holder
+    FROM gpu_sample_holder
+    WHERE gpu_instance_id IS NULL AND position = 0 AND ts >= (SELECT since FROM latest)
+)
+SELECT last.*, holder.holder FROM last LEFT JOIN holder USING (site, gpu_uuid, ts)
 ORDER BY site, gpu_uuid
 """
 

@@ -93,9 +93,12 @@ def dim_tariff(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.
 
 HOUR_SAMPLES_SQL = """
 SELECT ts, site, node, gpu_uuid, gpu_instance_id, mig_profile, model, interval_s, util_ratio, gr_engine_active_ratio,
-       energy_j, holders
+       energy_j, sample_seq, holder_count, holder_util_sum
 FROM gpu_sample WHERE ts >= ? AND ts < ?
-ORDER BY site, gpu_uuid, ts, gpu_instance_id NULLS FIRST
+"""
+HOUR_HOLDERS_SQL = """
+SELECT sample_seq, namespace, pod, hpc_job, util_ratio
+FROM gpu_sample_holder WHERE ts >= ? AND ts < ?
 """
 
 
@@ -125,7 +128,9 @@ def gpu_tenant_hourly(
     with wh.session():
         for hour in hours_in(context.partition_time_window):
             start, end = naive(hour), naive(hour + HOUR)
-            split = attribute(wh.query(HOUR_SAMPLES_SQL, [start, end]), config, accounts)
+            samples = wh.query(HOUR_SAMPLES_SQL, [start, end])
+            holders = wh.query(HOUR_HOLDERS_SQL, [start, end])
+            split = attribute(samples, holders, config, accounts, per_sample=False)
             frame = gpu_tenant_hour(split, start)
             rows += wh.replace_partition("gpu_tenant_hourly", frame, start, end)
             hours = frame.get_column("gpu_hours")
