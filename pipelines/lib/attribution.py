@@ -77,8 +77,8 @@ def attribute(
     matched to their parent by GPU and time, say which slices exist), with ``sample_seq``, ``holder_count`` and
     ``holder_util_sum``. ``holders``: ``gpu_sample_holder`` rows of the same hour (who held each GPU or
     instance at each sample), joined to the samples by ``sample_seq``. Output: one row per sample, unit and
-    tenant (``per_sample``; otherwise the parts unsummed, which is all an hourly rollup needs) with ``gpu_s``, ``busy_s``, ``energy_j`` and
-    ``reserved_s`` (the part of ``gpu_s`` held by a reservation).
+    tenant (``per_sample``; otherwise the parts unsummed, which is all an hourly rollup needs) with ``gpu_s``,
+    ``busy_s``, ``energy_j`` and ``reserved_s`` (the part of ``gpu_s`` held by a reservation).
     """
     samples, holders = _naive_ts(samples), _naive_ts(holders)
     parents = samples.filter(pl.col("gpu_instance_id").is_null())
