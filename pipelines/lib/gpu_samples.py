@@ -143,7 +143,7 @@ def split_holders(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = rows.with_row_index("sample_seq").with_columns(
         pl.col("sample_seq").cast(pl.Int32),
         holders.list.len().cast(pl.Int32).alias("holder_count"),
-        pl.when(holders.list.eval(util.is_not_null().all()).list.first())
+        pl.when((holders.list.len() > 0) & holders.list.eval(util.is_not_null().all()).list.first())
         .then(holders.list.eval(util.sum()).list.first())
         .alias("holder_util_sum"),
     )

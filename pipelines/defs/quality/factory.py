@@ -46,8 +46,18 @@ def scope(context: dg.AssetCheckExecutionContext, wh: Warehouse, name: str) -> t
     latest = wh.query(f"SELECT max({tbl.time_column}) AS t FROM {tbl.name}").item()
     if isinstance(latest, dt.date) and not isinstance(latest, dt.datetime):
         latest = dt.datetime.combine(latest, dt.time())
-    start, end = check_window(context, latest, default_hours=48 if tbl.grain == "hour" else 24 * 62)
+    default_hours = 48 if tbl.grain == "hour" else 24 * 62
+    try:
+        start, end = check_window(context, latest, default_hours=default_hours)
+    except dg.DagsterInvariantViolationError:  # a run of checks alone, with partition tags but no partitioned op
+        start, end = check_window_of(latest, default_hours)
     return f"{tbl.time_column} >= ? AND {tbl.time_column} < ?", [start, end]
+
+
+def check_window_of(latest: dt.datetime | None, hours: int) -> tuple[dt.datetime, dt.datetime]:
+    """The last ``hours`` of data up to the hour after ``latest``."""
+    end = (latest or dt.datetime(1970, 1, 1)) + dt.timedelta(hours=1)
+    return end - dt.timedelta(hours=hours), end
 
 
 def table_checks(name: str, checks: Sequence[Check]) -> dg.AssetChecksDefinition:
