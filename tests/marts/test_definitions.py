@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.defs.automation import DAILY_AUTOMATION, late_run_request
 from pipelines.definitions import build_definitions
+from pipelines.defs.automation import DAILY_AUTOMATION, late_run_request
 from pipelines.tables import TABLES
 from tests.marts.conftest import MartRun
 

@@ -45,7 +45,7 @@ def _write(tmp_path: Path, text: str, name: str = "tenants.yaml") -> Path:
 
 def test_every_rule_kind_loads_and_times_become_utc(tmp_path: Path) -> None:
     config = load_tenants(_write(tmp_path, FULL))
-    alpha, beta, ran = config.tenants
+    alpha, beta, _ran = config.tenants
     assert alpha.pods == ["llm-serve-*"]
     assert beta.reservations[0].instances == [
         MigInstance(gpu_uuid="GPU-1", gpu_instance_id=3),
