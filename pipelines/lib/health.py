@@ -16,17 +16,35 @@ from pipelines.lib.frames import conform_to_table
 GAP_INTERVALS = 3.0
 SEVERITIES = ("critical", "warning", "info")
 
-#: Events derived from consecutive samples of one GPU. Parameters: one hour before the start, end, start.
+#: Events derived from consecutive samples of one GPU: the hour's samples and each GPU's last sample of the
+#: hour before (enough to judge the first one). Parameters: start, end, start − 1 h, start, start.
 DERIVED_EVENTS_SQL = f"""
-WITH s AS (
-    SELECT site, node, gpu_uuid, ts, interval_s, ecc_uncorrected_total, remap_pending, remap_failed,
+WITH cur AS (
+    SELECT site, node, gpu_uuid, ts, interval_s, ecc_uncorrected_total, remap_pending, remap_failed
+    FROM gpu_sample WHERE ts >= ? AND ts < ? AND gpu_instance_id IS NULL
+), prev AS (
+    SELECT site, arg_max(node, ts) AS node, gpu_uuid, max(ts) AS ts, arg_max(interval_s, ts) AS interval_s,
+        arg_max(ecc_uncorrected_total, ts) AS ecc_uncorrected_total, arg_max(remap_pending, ts) AS remap_pending,
+        arg_max(remap_failed, ts) AS remap_failed
+    FROM gpu_sample WHERE ts >= ? AND ts < ? AND gpu_instance_id IS NULL
+    GROUP BY site, gpu_uuid
+), recent AS (
+    SELECT * FROM cur UNION ALL BY NAME SELECT * FROM prev
+), candidates AS (
+    -- Only GPUs where something can have happened go through the window: ECC went up, a remap flag is set, or
+    -- the samples' carried intervals do not add up to the time they span (a sample beyond the carry limit).
+    SELECT site, gpu_uuid FROM recent GROUP BY site, gpu_uuid
+    HAVING max(ecc_uncorrected_total) > min(ecc_uncorrected_total)
+        OR bool_or(remap_pending) OR bool_or(remap_failed)
+        OR abs(epoch(max(ts)) - epoch(min(ts)) - (sum(interval_s) - arg_max(interval_s, ts))) > 0.5
+), s AS (
+    SELECT *,
         lag(ts) OVER w AS prev_ts,
         lag(interval_s) OVER w AS prev_interval_s,
         lag(ecc_uncorrected_total) OVER w AS prev_ecc,
         lag(remap_pending) OVER w AS prev_pending,
         lag(remap_failed) OVER w AS prev_failed
-    FROM gpu_sample
-    WHERE ts >= ? AND ts < ? AND gpu_instance_id IS NULL
+    FROM recent WHERE (site, gpu_uuid) IN (SELECT (site, gpu_uuid) FROM candidates)
     WINDOW w AS (PARTITION BY site, gpu_uuid ORDER BY ts)
 ), events AS (
     SELECT ts, site, node, gpu_uuid, 'ecc_uncorrected' AS event, ecc_uncorrected_total - prev_ecc AS code,

@@ -50,7 +50,11 @@ def test_derived_events_compare_with_the_previous_sample_even_across_the_hour(tm
             },
         ],
     )
-    got = wh.query(DERIVED_EVENTS_SQL, [H10 - HOUR, H10 + HOUR, H10]).select("ts", "event", "code", "severity").rows()
+    got = (
+        wh.query(DERIVED_EVENTS_SQL, [H10, H10 + HOUR, H10 - HOUR, H10, H10])
+        .select("ts", "event", "code", "severity")
+        .rows()
+    )
     assert got == [
         (H10, "ecc_uncorrected", 2, "critical"),
         (H10, "remap_pending", None, "warning"),

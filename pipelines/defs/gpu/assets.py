@@ -7,7 +7,7 @@ import polars as pl
 
 from pipelines.defs.automation import DAILY_AUTOMATION
 from pipelines.defs.common import DAY, HOUR, LANDING_GPU, hours_in, naive
-from pipelines.lib.bulk import in_chunks, parallel_appends
+from pipelines.lib.bulk import in_chunks, tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.gpu_samples import MAX_CARRY_INTERVALS, clean_hour, read_landed
 from pipelines.lib.rollups import GPU_HOURLY_SQL, gpu_daily, node_daily
@@ -44,7 +44,7 @@ def gpu_sample(
     hours = list(hours_in(context.partition_time_window))
     upcoming = read_landed(landing, hours[0]) if hours else None
     with wh.session():
-        parallel_appends(wh)
+        tune_session(wh)
         for i, hour in enumerate(hours):
             current = upcoming
             assert current is not None
@@ -99,6 +99,7 @@ def gpu_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     start, end = naive(window.start), naive(window.end)
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         rows = wh.replace_partition_sql("gpu_hourly", GPU_HOURLY_SQL, [start, end] * 3, start, end)
         stats = wh.query(
             "SELECT sum(energy_kwh) AS kwh, sum(busy_s) / nullif(sum(sample_s), 0) AS util, "
@@ -137,6 +138,7 @@ def gpu_daily_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     rows = 0
     coverage: list[float] = []
     with wh.session():
+        tune_session(wh)
         for day in _days(context):
             hourly = wh.read_partition("gpu_hourly", day, day + DAY)
             frame = gpu_daily(hourly)
@@ -169,6 +171,7 @@ def node_daily_asset(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     wh = warehouse.warehouse
     rows = nodes = 0
     with wh.session():
+        tune_session(wh)
         for day in _days(context):
             frame = node_daily(wh.read_partition("gpu_daily", day.date(), (day + DAY).date()))
             rows += wh.replace_partition("node_daily", frame, day.date(), (day + DAY).date())
@@ -233,6 +236,7 @@ def gpu_last(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """The latest sample of every GPU seen in the last hour of data: what 'now' panels show."""
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         frame = wh.query(GPU_LAST_SQL)
         rows = wh.replace_all("gpu_last", conform_to_table("gpu_last", frame)) if frame.height else 0
     latest = frame.get_column("ts").max() if frame.height else None
@@ -253,6 +257,7 @@ def dim_gpu(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """GPU inventory as telemetry sees it: site, node, index, model, first and last seen (hour resolution)."""
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         frame = wh.query(DIM_GPU_SQL)
         rows = wh.replace_all("dim_gpu", frame.select(table("dim_gpu").column_names)) if frame.height else 0
     per_site = {} if frame.is_empty() else dict(frame.group_by("site").len().sort("site").iter_rows())

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.common import HOUR, LANDING_GPU_HEALTH, hours_in, naive
+from pipelines.lib.bulk import tune_session
 from pipelines.lib.health import DERIVED_EVENTS_SQL, combine, reported_events
 from pipelines.partitions import HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
@@ -31,10 +32,11 @@ def gpu_health_events(
     by_event: dict[str, int] = {}
     critical = 0
     with wh.session():
+        tune_session(wh)
         for hour in hours_in(context.partition_time_window):
             start, end = naive(hour), naive(hour + HOUR)
             reported = reported_events(landing.read_hour("gpu_health", hour))
-            derived = wh.query(DERIVED_EVENTS_SQL, [start - HOUR, end, start])
+            derived = wh.query(DERIVED_EVENTS_SQL, [start, end, start - HOUR, start, start])
             frame = combine(reported, derived)
             rows += wh.replace_partition("gpu_health_events", frame, start, end)
             for event, count in frame.get_column("event").value_counts().iter_rows():

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.lib.bulk import tune_session
 from pipelines.lib.quality import LATE_AFTER, data_quality_hour
 from pipelines.partitions import HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
@@ -29,6 +30,7 @@ def data_quality(
     worst: dict[str, float] = {}
     late = quarantined = 0
     with wh.session():
+        tune_session(wh)
         for hour in hours_in(context.partition_time_window):
             frame = data_quality_hour(wh, site_root.data_root, hour)
             rows += wh.replace_partition("data_quality", frame, naive(hour), naive(hour + HOUR))

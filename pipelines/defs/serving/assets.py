@@ -6,6 +6,7 @@ import yaml
 
 from collectors.errors import ConfigError
 from pipelines.defs.serving.views import SERVING_VIEWS
+from pipelines.lib.bulk import tune_session
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
 from pipelines.tables import serving_tables
 
@@ -57,6 +58,7 @@ def serving_db(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.
     wh = warehouse.warehouse
     tables = serving_tables()
     with wh.session():
+        tune_session(wh)
         target = wh.publish(site_root.data_root.serving_db, tables, SERVING_VIEWS)
         counts = {t.name: int(wh.query(f"SELECT count(*) AS n FROM {t.name}").item()) for t in tables}
     return dg.MaterializeResult(

@@ -5,6 +5,7 @@ import polars as pl
 
 from pipelines.defs.common import HOUR, hours_in, naive
 from pipelines.lib.attribution import attribute
+from pipelines.lib.bulk import tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.tariff import load_tariff
 from pipelines.lib.tenancy import IDLE, UNATTRIBUTED, Tenant, load_slurm_accounts, load_tenants
@@ -126,6 +127,7 @@ def gpu_tenant_hourly(
     rows = 0
     held = total = unattributed = 0.0
     with wh.session():
+        tune_session(wh)
         for hour in hours_in(context.partition_time_window):
             start, end = naive(hour), naive(hour + HOUR)
             samples = wh.query(HOUR_SAMPLES_SQL, [start, end])
@@ -171,6 +173,7 @@ def tenant_usage_hourly(
     tenants_seen: set[str] = set()
     gpu_hours = without_pue = 0.0
     with wh.session():
+        tune_session(wh)
         for hour in hours_in(context.partition_time_window):
             start, end = naive(hour), naive(hour + HOUR)
             per_gpu = wh.read_partition("gpu_tenant_hourly", start, end)

@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.defs.automation import DAILY_AUTOMATION
 from pipelines.defs.common import naive
 from pipelines.defs.tenancy.assets import TARIFF_FILE
+from pipelines.lib.bulk import tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.tariff import load_tariff
 from pipelines.lib.usage import AI_RAN_SHARE_SQL, TENANT_DAILY_SQL, TENANT_MONTHLY_SQL, share_idle
@@ -30,6 +31,7 @@ def tenant_usage_daily(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     start, end = naive(window.start), naive(window.end)
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         rows = wh.replace_partition_sql("tenant_usage_daily", TENANT_DAILY_SQL, [start, end], start.date(), end.date())
         stats = wh.query(
             "SELECT count(DISTINCT tenant) AS tenants, sum(cost) AS cost, max(currency) AS currency "
@@ -65,6 +67,7 @@ def tenant_usage_monthly(site_root: DataRootResource, warehouse: WarehouseResour
     policy = tariff.idle_policy if tariff else "separate"
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         monthly = share_idle(wh.query(TENANT_MONTHLY_SQL), policy)
         rows = wh.replace_all("tenant_usage_monthly", conform_to_table("tenant_usage_monthly", monthly))
     months = [] if monthly.is_empty() else sorted({str(m) for m in monthly.get_column("month").to_list()})
@@ -91,6 +94,7 @@ def ai_ran_share_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseR
     start, end = naive(window.start), naive(window.end)
     wh = warehouse.warehouse
     with wh.session():
+        tune_session(wh)
         wh.query("SELECT 1")  # creates any input table no asset has written yet (e.g. before RAN data arrives)
         rows = wh.replace_partition_sql("ai_ran_share_hourly", AI_RAN_SHARE_SQL, [start, end] * 2, start, end)
         stats = wh.query(
