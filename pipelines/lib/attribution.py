@@ -195,21 +195,18 @@ def _units(parents: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
         "holder_count",
         "holder_util_sum",
     ]
-    whole = (
-        base.join(inst.select(key).unique(), on=key, how="anti")
-        .with_columns(
-            pl.lit(None, pl.Int32).alias("gpu_instance_id"),
-            pl.lit(1.0).alias("frac"),
-            pl.col("util_ratio").alias("unit_util"),
-            pl.lit(True).alias("takes_holders"),
-        )
-        .select(cols)
-    )
+    whole_gpus = base if inst.is_empty() else base.join(inst.select(key).unique(), on=key, how="anti")
+    whole = whole_gpus.with_columns(
+        pl.lit(None, pl.Int32).alias("gpu_instance_id"),
+        pl.lit(1.0).alias("frac"),
+        pl.col("util_ratio").alias("unit_util"),
+        pl.lit(True).alias("takes_holders"),
+    ).select(cols)
     if inst.is_empty():
         return whole
     mig = base.drop("util_ratio", "seq", "holder_count", "holder_util_sum").join(inst, on=key, how="inner")
     slices = pl.col("mig_profile").str.extract(r"^(?:MIG\s+)?(\d)g\.", 1).cast(pl.Float64)
-    board = pl.when(pl.col("model").str.contains(FOUR_SLICE_MODELS)).then(4.0).otherwise(7.0)
+    board = pl.when(pl.col("model").cast(pl.String).str.contains(FOUR_SLICE_MODELS)).then(4.0).otherwise(7.0)
     mig = mig.with_columns((slices / board).alias("frac"), pl.lit(True).alias("takes_holders"))
     per_sample = pl.col("frac").sum().over("__sample")
     unknown = pl.col("frac").is_null().any().over("__sample")
@@ -271,7 +268,10 @@ def _reservations(units: pl.DataFrame, config: TenantConfig) -> tuple[pl.DataFra
             "r_from": pl.Datetime("us", "UTC"),
             "r_until": pl.Datetime("us", "UTC"),
         },
-    ).with_columns(pl.col("r_from", "r_until").dt.replace_time_zone(None))
+    ).with_columns(
+        pl.col("r_from", "r_until").dt.replace_time_zone(None),
+        pl.col("gpu_uuid").cast(units.schema["gpu_uuid"]),  # text or categorical, as the samples have it
+    )
     end = pl.col("ts") + pl.duration(microseconds=(pl.col("interval_s") * 1e6).round().cast(pl.Int64))
     overlap = (
         pl.min_horizontal(end, pl.col("r_until")) - pl.max_horizontal(pl.col("ts"), pl.col("r_from"))

@@ -9,7 +9,7 @@ from pipelines.defs.automation import DAILY_AUTOMATION
 from pipelines.defs.common import DAY, HOUR, LANDING_GPU, hours_in, naive
 from pipelines.lib.bulk import in_chunks, tune_session
 from pipelines.lib.frames import conform_to_table
-from pipelines.lib.gpu_samples import MAX_CARRY_INTERVALS, clean_hour, read_landed
+from pipelines.lib.gpu_samples import CLEAN_INPUT, MAX_CARRY_INTERVALS, NEXT_INPUT, clean_hour, read_landed
 from pipelines.lib.rollups import GPU_HOURLY_SQL, gpu_daily, node_daily
 from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
@@ -42,22 +42,27 @@ def gpu_sample(
     rows = holder_rows = gpus = mig_rows = 0
     methods: dict[str, int] = {}
     hours = list(hours_in(context.partition_time_window))
-    upcoming = read_landed(landing, hours[0]) if hours else None
+    upcoming = read_landed(landing, hours[0], columns=CLEAN_INPUT) if hours else None
     with wh.session():
         tune_session(wh)
         for i, hour in enumerate(hours):
             current = upcoming
             assert current is not None
-            in_run = i + 1 < len(hours)
-            # The last hour of the run only needs the next hour's first samples; a backfill reuses the read.
-            upcoming = read_landed(landing, hour + HOUR, head_s=None if in_run else _head_s(current))
+            # A backfill reads each hour once (the next hour's rows become the next current one); the last hour
+            # of the run only needs the next hour's first samples.
+            if i + 1 < len(hours):
+                upcoming = read_landed(landing, hour + HOUR, columns=CLEAN_INPUT)
+            else:
+                upcoming = read_landed(landing, hour + HOUR, head_s=_head_s(current), columns=NEXT_INPUT)
             clean = clean_hour(current, upcoming)
+            del current
             rows += wh.replace_partition("gpu_sample", in_chunks(clean.samples), hour, hour + HOUR)
             holder_rows += wh.replace_partition("gpu_sample_holder", in_chunks(clean.holders), hour, hour + HOUR)
             gpus = max(gpus, clean.samples.select("gpu_uuid").n_unique())
             mig_rows += int(clean.samples.get_column("gpu_instance_id").is_not_null().sum())
             for method, count in clean.samples.get_column("energy_method").value_counts().iter_rows():
                 methods[str(method)] = methods.get(str(method), 0) + int(count)
+            del clean
     whole_rows = rows - mig_rows
     return dg.MaterializeResult(
         metadata={

@@ -92,10 +92,16 @@ def dim_tariff(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.
     )
 
 
+#: An hour's samples with a hashed GPU key instead of four text columns (text is what costs most to move from
+#: DuckDB to Polars); the GPUs' names come once per GPU from HOUR_GPUS_SQL.
 HOUR_SAMPLES_SQL = """
-SELECT ts, site, node, gpu_uuid, gpu_instance_id, mig_profile, model, interval_s, util_ratio, gr_engine_active_ratio,
-       energy_j, sample_seq, holder_count, holder_util_sum
+SELECT ts, hash(site, gpu_uuid) AS gpu_key, gpu_instance_id, mig_profile, interval_s, util_ratio,
+       gr_engine_active_ratio, energy_j, sample_seq, holder_count, holder_util_sum
 FROM gpu_sample WHERE ts >= ? AND ts < ?
+"""
+HOUR_GPUS_SQL = """
+SELECT hash(site, gpu_uuid) AS gpu_key, site, max(node) AS node, gpu_uuid, max(model) AS model
+FROM gpu_sample WHERE ts >= ? AND ts < ? GROUP BY site, gpu_uuid
 """
 HOUR_HOLDERS_SQL = """
 SELECT sample_seq, namespace, pod, hpc_job, util_ratio
@@ -130,7 +136,7 @@ def gpu_tenant_hourly(
         tune_session(wh)
         for hour in hours_in(context.partition_time_window):
             start, end = naive(hour), naive(hour + HOUR)
-            samples = wh.query(HOUR_SAMPLES_SQL, [start, end])
+            samples = _with_names(wh.query(HOUR_SAMPLES_SQL, [start, end]), wh.query(HOUR_GPUS_SQL, [start, end]))
             holders = wh.query(HOUR_HOLDERS_SQL, [start, end])
             split = attribute(samples, holders, config, accounts, per_sample=False)
             frame = gpu_tenant_hour(split, start)
@@ -147,6 +153,12 @@ def gpu_tenant_hourly(
             "unattributed_ratio": dg.FloatMetadataValue(round(unattributed / total, 4) if total else 0.0),
         }
     )
+
+
+def _with_names(samples: pl.DataFrame, gpus: pl.DataFrame) -> pl.DataFrame:
+    """Samples keyed by GPU hash with the GPUs' site, node, UUID and model joined back as categoricals."""
+    names = gpus.with_columns(pl.col("site", "node", "gpu_uuid", "model").cast(pl.Categorical))
+    return samples.join(names, on="gpu_key", how="left").drop("gpu_key")
 
 
 @dg.asset(
