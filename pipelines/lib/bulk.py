@@ -5,6 +5,10 @@ into row-group-sized chunks with ``preserve_insertion_order`` off is appended by
 wide rows in 2.9 s instead of 5.2 s on 2 cores). Row order inside a partition carries no meaning here (every
 table has a key and a time column), so nothing is lost.
 
+Compression: FSST (for free text) and the ALP-RD/Chimp/Patas float codecs are tried on every segment but win
+nothing on these tables (repetitive names go to dictionaries, floats to ALP); not trying them saves 15 % of an
+append with the same file size (3.6 M samples: 3.1 → 2.6 s, 130 MB either way).
+
 DuckDB's buffer pool may grow to 80 % of RAM by default and keeps what a long backfill session wrote; Polars
 frames of the hour being processed live beside it. ``AIGRID_DUCKDB_MEMORY`` (default 2GB) caps DuckDB's share, so
 a 24-hour backfill of 10,000 GPUs stays within a few GB; large sorts and aggregations spill to disk instead.
@@ -45,4 +49,5 @@ def tune_session(wh: Warehouse) -> None:
     """Parallel appends and the memory cap for the current session (call inside ``Warehouse.session()``)."""
     with wh.connect() as con:
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET disabled_compression_methods = 'fsst,alprd,chimp,patas'")
         con.execute(f"SET memory_limit = '{memory_limit()}'")  # validated above: digits and a unit only
