@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         print(summary("baseline: bare DuckDB rollup", [bare], rows))
         print(summary("backfill through Dagster (all marts)", [run], rows))
         print("by stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in run["stages"].items()))
+        slowest = sorted(run["steps"].items(), key=lambda kv: -kv[1])[:12]
+        print("slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
         print(f"ratio backfill / baseline: {run['seconds'] / bare['seconds']:.1f}×")
         warehouse = root / "warehouse" / "warehouse.duckdb"
         serving = root / "serving" / "current.duckdb"

@@ -72,13 +72,25 @@ def pipeline(root: Path, start: dt.datetime, end: dt.datetime, stages: list[str]
     defs = build_definitions(str(root))
     instance = dg.DagsterInstance.ephemeral()
     timings: dict[str, float] = {}
+    steps: dict[str, float] = {}
     total = time.perf_counter()
     for stage in STAGES:
         if stage.title in stages:
             t = time.perf_counter()
-            run_stage(defs, stage, instance, start, end)
+            result = run_stage(defs, stage, instance, start, end)
             timings[stage.title] = time.perf_counter() - t
-    return {"seconds": time.perf_counter() - total, "stages": timings, "peak_rss_mb": peak_rss_mb()}
+            steps.update(_step_seconds(instance, result.run_id))
+    return {"seconds": time.perf_counter() - total, "stages": timings, "steps": steps, "peak_rss_mb": peak_rss_mb()}
+
+
+def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Wall time of each step of a run, from its event log (start to success or failure)."""
+    marks: dict[str, list[float]] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is not None and event.step_key and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
+            marks.setdefault(event.step_key, []).append(record.timestamp)
+    return {k: max(v) - min(v) for k, v in marks.items()}
 
 
 def direct(root: Path, partition_key: str) -> dict[str, Any]:
