@@ -12,7 +12,6 @@ from tests.marts import scenario
 from tests.marts.conftest import MartRun, run_pipeline
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("hour", [scenario.H0, scenario.H1], ids=["10:00", "11:00"])
 def test_rematerialising_an_hour_changes_no_table(mart_run: MartRun, hour: dt.datetime) -> None:
     wh = Warehouse(mart_run.root.warehouse_db)
@@ -24,7 +23,6 @@ def test_rematerialising_an_hour_changes_no_table(mart_run: MartRun, hour: dt.da
     assert changed == []
 
 
-@pytest.mark.slow
 def test_rematerialising_both_hours_in_one_backfill_run_changes_no_table(mart_run: MartRun) -> None:
     wh = Warehouse(mart_run.root.warehouse_db)
     before = {name: wh.table_hash(name) for name in TABLES}
