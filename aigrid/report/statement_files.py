@@ -67,12 +67,13 @@ def line_items(s: Statement) -> list[dict[str, object]]:
         if r["reserved_gpu_hours"]:
             add("usage", site, model, "of which reserved", r["reserved_gpu_hours"], "GPU-hour", None, None)
         add("usage", site, model, "GPU energy", r["gpu_energy_kwh"], "kWh", None, None)
-        add("usage", site, model, "Facility overhead (PUE uplift)", r["overhead_kwh"], "kWh", r["pue"], None)
-        energy_rate = None
-        billed = r["facility_energy_kwh"] if r["facility_energy_kwh"] is not None else r["gpu_energy_kwh"]
-        if r["energy_cost"] is not None and billed:
-            energy_rate = r["energy_cost"] / billed
-        add("usage", site, model, "Facility energy", r["facility_energy_kwh"], "kWh", energy_rate, r["energy_cost"])
+        pue = "n/a" if r["pue"] is None else f"{r['pue']:.3f}"
+        add("usage", site, model, f"Facility overhead (PUE {pue})", r["overhead_kwh"], "kWh", None, None)
+        # Energy is charged on facility kWh where the hour had a PUE and on GPU kWh where it had none:
+        # GPU energy + overhead is exactly that quantity.
+        billed = (r["gpu_energy_kwh"] or 0.0) + (r["overhead_kwh"] or 0.0)
+        energy_rate = r["energy_cost"] / billed if r["energy_cost"] is not None and billed else None
+        add("usage", site, model, "Energy charged", billed, "kWh", energy_rate, r["energy_cost"])
         if s.idle_policy != "separate":
             add(
                 "idle share",

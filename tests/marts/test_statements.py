@@ -76,6 +76,11 @@ def test_alpha_statement_lines_by_site_and_model(mart_run: MartRun, tmp_path: Pa
     assert float(allocated["quantity"]) == pytest.approx(hours)
     assert float(allocated["rate"]) == pytest.approx(400.0)
     assert float(allocated["amount"]) == pytest.approx(400.0 * hours)
+    # Energy is charged on facility kWh for 10:00 (PUE 1.25) and on GPU kWh for 11:00 (no PUE): 0.7 × 1.25 + 0.825.
+    energy = usage["Energy charged"]
+    assert float(energy["quantity"]) == pytest.approx(0.7 * 1.25 + 0.825)
+    assert (float(energy["rate"]), float(energy["amount"])) == (pytest.approx(30.0), pytest.approx(30.0 * 1.7))
+    assert float(usage["Facility overhead (PUE 1.250)"]["quantity"]) == pytest.approx(0.7 * 0.25)
     assert sorted(p.name for p in tmp_path.glob("*.html")) == ["alpha-2026-11.html", "index-2026-11.html"]
 
 
