@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,11 @@ def render_png(
         note = _draw_panel(fig, gs, checker, panel, states) if states is not None else "variables failed"
         notes.append(PanelNote(str(panel.get("title")), str(panel.get("description", "")), note))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
+    with warnings.catch_warnings():
+        # A range of a few hours or a single day makes matplotlib's date locator fall back to its default
+        # tick spacing and say so; the picture is still right.
+        warnings.filterwarnings("ignore", message="AutoDateLocator was unable to pick", category=UserWarning)
+        fig.savefig(path, format="png", metadata={"Software": None})
     return notes
 
 

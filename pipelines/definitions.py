@@ -17,15 +17,29 @@ from pipelines.defs.facility import assets as facility_assets
 from pipelines.defs.facility import checks as facility_checks
 from pipelines.defs.gpu import assets as gpu_assets
 from pipelines.defs.gpu import checks as gpu_checks
+from pipelines.defs.gpu import health as gpu_health
+from pipelines.defs.quality import assets as quality_assets
+from pipelines.defs.quality import checks as quality_checks
 from pipelines.defs.ran import assets as ran_assets
 from pipelines.defs.ran import checks as ran_checks
 from pipelines.defs.serving import assets as serving_assets
 from pipelines.defs.tenancy import assets as tenancy_assets
 from pipelines.defs.tenancy import checks as tenancy_checks
+from pipelines.defs.tenancy import rollups as tenancy_rollups
 from pipelines.resources import DataRootResource, WarehouseResource, default_root
 
-ASSET_MODULES = (gpu_assets, ran_assets, facility_assets, tenancy_assets, serving_assets, dashboard_assets)
-CHECK_MODULES = (gpu_checks, ran_checks, facility_checks, tenancy_checks)
+ASSET_MODULES = (
+    gpu_assets,
+    gpu_health,
+    ran_assets,
+    facility_assets,
+    tenancy_assets,
+    tenancy_rollups,
+    quality_assets,
+    serving_assets,
+    dashboard_assets,
+)
+CHECK_MODULES = (gpu_checks, ran_checks, facility_checks, tenancy_checks, quality_checks)
 
 
 def build_definitions(root: str | None = None) -> dg.Definitions:

@@ -9,6 +9,7 @@ from aigrid.cli import (
     demo_cmd,
     parse_dcgm,
     parse_pm,
+    report_cmd,
     simulate_cmd,
     sql_cmd,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "demo_cmd",
     "parse_dcgm",
     "parse_pm",
+    "report_cmd",
     "simulate_cmd",
     "sql_cmd",
 ]

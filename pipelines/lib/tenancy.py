@@ -1,17 +1,20 @@
-"""Tenants and the attribution of GPU time and energy to them.
+"""``tenants.yaml``: who the tenants are and how their GPU use is recognised, validated on load.
 
-``tenants.yaml`` lists tenants and how their GPU use is recognised. For every GPU sample the holder is
-decided in this order (documented in the file the simulator writes, and in docs):
+A tenant is recognised by any of these rules, applied in this order to every GPU (or MIG instance) sample
+(:mod:`pipelines.lib.attribution` does the splitting; ``docs/tenancy.md`` explains it to operators):
 
-1. a **reservation** of that GPU (UUID, validity window): the reserving tenant holds the whole sample,
-   whether anything runs on it or not (a bare-metal lease is billed when idle);
-2. each process / pod holding the GPU is matched to a tenant: first by **HPC job prefix** (Slurm or
-   dcgm-exporter ``hpc_job``), then by **Kubernetes namespace** pattern; no match → ``unattributed``;
-3. nobody holds it → ``idle``.
+1. **reservations** — whole GPUs (``gpus``: UUIDs) or MIG instances (``mig_instances``: ``<GPU UUID>/<GPU
+   instance id>``) leased to the tenant for a validity window ``[from, until)``. Reserved time belongs to the
+   tenant whether anything runs on it or not, and a sample that straddles ``from`` or ``until`` is split at it;
+2. **Slurm accounts** (``slurm_accounts``) — the holder's HPC job id looked up in a ``sacct`` export named by
+   ``slurm_jobs_file``; then **HPC job id prefixes** (``hpc_job_prefixes``, Slurm job ids or dcgm-exporter's
+   ``hpc_job`` label);
+3. **pod name** globs (``pods``, dcgm-exporter's ``pod`` label);
+4. **Kubernetes namespace** globs (``namespaces``);
+5. no rule matched: ``unattributed``. Time nobody held is ``idle``.
 
-Several holders on one GPU (time-slicing) share the sample by their own utilisation where the source knows
-it, else equally. Each sample's duration, busy time (utilisation × duration) and energy are split by share,
-so tenants + unattributed + idle add up to exactly the metered GPU time and energy.
+Within one rule, tenants are tried in file order and the first match wins. A pattern claimed by two tenants
+is refused on load, so the order never silently decides between two owners.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,25 +32,67 @@ from collectors.errors import ConfigError
 IDLE = "idle"
 UNATTRIBUTED = "unattributed"
 RESERVED_IDS = {IDLE, UNATTRIBUTED}
+TenantKind = Literal["ai", "ran"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_PATTERN = re.compile(r"^[^\s]+$")
+_MIG = re.compile(r"^(?P<gpu>[^\s/]+)/(?P<gi>\d{1,2})$")
+
+
+class MigInstance(BaseModel):
+    """A MIG GPU instance: the parent GPU's UUID and the GPU instance id NVML and dcgm-exporter report."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gpu_uuid: str
+    gpu_instance_id: int
 
 
 class Reservation(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    gpus: list[str] = Field(min_length=1)
+    gpus: list[str] = Field(default_factory=list)
+    mig_instances: list[str] = Field(default_factory=list)
     valid_from: dt.datetime = Field(alias="from")
     valid_until: dt.datetime = Field(alias="until")
 
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, value: list[str]) -> list[str]:
+        for gpu in value:
+            if not _PATTERN.match(gpu) or "/" in gpu:
+                raise ValueError(f"{gpu!r} is not a GPU UUID (MIG instances go under 'mig_instances')")
+        return value
+
+    @field_validator("mig_instances")
+    @classmethod
+    def _instances(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _MIG.match(item):
+                raise ValueError(f"{item!r} is not '<GPU UUID>/<GPU instance id>' (e.g. GPU-8f1c…/3)")
+        return value
+
     @model_validator(mode="after")
     def _window(self) -> Reservation:
+        if not self.gpus and not self.mig_instances:
+            raise ValueError("a reservation needs 'gpus' or 'mig_instances'")
         for name in ("valid_from", "valid_until"):
             value = getattr(self, name)
             if value.tzinfo is None:
                 setattr(self, name, value.replace(tzinfo=dt.UTC))
+            else:
+                setattr(self, name, value.astimezone(dt.UTC))
         if self.valid_until <= self.valid_from:
             raise ValueError("'until' must be after 'from'")
         return self
+
+    @property
+    def instances(self) -> list[MigInstance]:
+        out = []
+        for item in self.mig_instances:
+            m = _MIG.match(item)
+            assert m is not None  # validated above
+            out.append(MigInstance(gpu_uuid=m["gpu"], gpu_instance_id=int(m["gi"])))
+        return out
 
 
 class Tenant(BaseModel):
@@ -56,9 +100,11 @@ class Tenant(BaseModel):
 
     id: str
     name: str
-    kind: Literal["ai", "ran"] = "ai"
+    kind: TenantKind = "ai"
     namespaces: list[str] = Field(default_factory=list)
+    pods: list[str] = Field(default_factory=list)
     hpc_job_prefixes: list[str] = Field(default_factory=list)
+    slurm_accounts: list[str] = Field(default_factory=list)
     reservations: list[Reservation] = Field(default_factory=list)
 
     @field_validator("id")
@@ -70,11 +116,21 @@ class Tenant(BaseModel):
             raise ValueError(f"'{value}' is reserved for the line aigrid adds itself")
         return value
 
+    @field_validator("namespaces", "pods", "hpc_job_prefixes", "slurm_accounts")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _PATTERN.match(item):
+                raise ValueError(f"{item!r}: patterns may not be empty or contain spaces")
+        return value
+
 
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
+    #: A ``sacct --parsable2`` export (JobIDRaw|Account…) next to tenants.yaml, needed by ``slurm_accounts``.
+    slurm_jobs_file: str | None = None
     tenants: list[Tenant]
 
     @model_validator(mode="after")
@@ -84,24 +140,60 @@ class TenantConfig(BaseModel):
             if t.id in seen:
                 raise ValueError(f"tenant id '{t.id}' appears twice")
             seen.add(t.id)
-        windows: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = {}
-        for t in self.tenants:
-            for r in t.reservations:
-                for gpu in r.gpus:
-                    for lo, hi, other in windows.get(gpu, []):
-                        if r.valid_from < hi and lo < r.valid_until:
-                            raise ValueError(f"GPU {gpu} is reserved by both '{other}' and '{t.id}' at the same time")
-                    windows.setdefault(gpu, []).append((r.valid_from, r.valid_until, t.id))
+        for rule in ("namespaces", "pods", "hpc_job_prefixes", "slurm_accounts"):
+            owners: dict[str, str] = {}
+            for t in self.tenants:
+                for pattern in getattr(t, rule):
+                    if pattern in owners:
+                        raise ValueError(
+                            f"{rule} entry {pattern!r} is claimed by both '{owners[pattern]}' and '{t.id}'"
+                        )
+                    owners[pattern] = t.id
+        if any(t.slurm_accounts for t in self.tenants) and not self.slurm_jobs_file:
+            raise ValueError("'slurm_accounts' rules need 'slurm_jobs_file' (a sacct export mapping jobs to accounts)")
+        _check_reservation_overlaps(self.tenants)
         return self
 
     def kind_of(self, tenant: str) -> str:
+        """ai | ran for configured tenants; the reserved lines are their own kind."""
         if tenant in RESERVED_IDS:
             return tenant
         return next((t.kind for t in self.tenants if t.id == tenant), "ai")
 
 
+_Window = tuple[dt.datetime, dt.datetime, str]
+
+
+def _check_reservation_overlaps(tenants: list[Tenant]) -> None:
+    """No GPU or MIG instance may be reserved twice at once, and a whole-GPU reservation excludes reservations
+    of its instances in the same window (they would bill the same slice twice)."""
+    whole: dict[str, list[_Window]] = {}
+    parts: dict[str, list[_Window]] = {}
+    for t in tenants:
+        for r in t.reservations:
+            window = (r.valid_from, r.valid_until, t.id)
+            for gpu in r.gpus:
+                for other in [*whole.get(gpu, []), *parts.get(gpu, [])]:
+                    _refuse_overlap(window, other, gpu)
+                whole.setdefault(gpu, []).append(window)
+            for inst in r.instances:
+                label = f"{inst.gpu_uuid}/{inst.gpu_instance_id}"
+                for other in whole.get(inst.gpu_uuid, []):
+                    _refuse_overlap(window, other, f"{label} (the whole GPU)")
+                for other in parts.get(label, []):
+                    _refuse_overlap(window, other, label)
+                parts.setdefault(label, []).append(window)
+                parts.setdefault(inst.gpu_uuid, []).append(window)
+
+
+def _refuse_overlap(a: _Window, b: _Window, what: str) -> None:
+    if a[0] < b[1] and b[0] < a[1]:
+        who = f"by '{a[2]}' twice" if a[2] == b[2] else f"by both '{b[2]}' and '{a[2]}'"
+        raise ValueError(f"GPU {what} is reserved {who} at the same time")
+
+
 def load_tenants(path: Path) -> TenantConfig:
-    """Read and validate ``tenants.yaml``; every problem names the tenant and field."""
+    """Read and validate ``tenants.yaml``; every problem names the file, and the tenant and field."""
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -113,12 +205,13 @@ def load_tenants(path: Path) -> TenantConfig:
         return TenantConfig.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = first["loc"]
-        where = _describe(doc, loc)
-        raise ConfigError(str(first["msg"]), file=path, field=where or None) from None
+        where = describe_location(doc, first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(message, file=path, field=where or None) from None
 
 
-def _describe(doc: object, loc: tuple[int | str, ...]) -> str:
+def describe_location(doc: object, loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as operators read it: ``tenants[sakura-ai].reservations[0]``."""
     parts: list[str] = []
     node = doc
     for item in loc:
@@ -132,101 +225,49 @@ def _describe(doc: object, loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
-def attribute(samples: pl.DataFrame, config: TenantConfig) -> pl.DataFrame:
-    """Split whole-GPU samples among tenants.
+def load_slurm_accounts(config: TenantConfig, config_dir: Path) -> dict[str, str]:
+    """Job id → Slurm account from the ``sacct --parsable2`` export ``tenants.yaml`` names (empty if none).
 
-    Input: ``gpu_sample`` rows (ts, site, gpu_uuid, gpu_instance_id, interval_s, util_ratio, energy_j, holders).
-    Output: one row per sample and tenant: ts, site, gpu_uuid, tenant, gpu_s, busy_s, energy_j.
+    The export needs a header with ``JobIDRaw`` (or ``JobID``) and ``Account``; step rows (``123.batch``,
+    ``123.0``) fold into their job. A job listed under two accounts is an error naming both lines.
     """
-    whole = samples.filter(pl.col("gpu_instance_id").is_null()).with_row_index("__sample")
-    ts_type = whole.schema["ts"]
-    if isinstance(ts_type, pl.Datetime) and ts_type.time_zone is not None:
-        whole = whole.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-    if whole.is_empty():
-        return pl.DataFrame(
-            schema={
-                "ts": pl.Datetime("us"),
-                "site": pl.String,
-                "gpu_uuid": pl.String,
-                "tenant": pl.String,
-                "gpu_s": pl.Float64,
-                "busy_s": pl.Float64,
-                "energy_j": pl.Float64,
-            }
+    if not config.slurm_jobs_file:
+        return {}
+    path = config_dir / config.slurm_jobs_file
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise ConfigError("file not found (named by slurm_jobs_file in tenants.yaml)", file=path) from None
+    if not lines:
+        raise ConfigError("empty sacct export; expected a header line such as 'JobIDRaw|Account'", file=path, line=1)
+    header = [h.strip() for h in lines[0].split("|")]
+    job_col = next((header.index(h) for h in ("JobIDRaw", "JobID") if h in header), None)
+    if job_col is None or "Account" not in header:
+        raise ConfigError(
+            "header needs 'JobIDRaw' (or 'JobID') and 'Account' columns, '|'-separated", file=path, line=1
         )
-    reserved = _reservations(whole, config)
-    rest = whole.join(reserved.select("__sample"), on="__sample", how="anti")
-    held = rest.filter(pl.col("holders").list.len() > 0)
-    idle = rest.filter(pl.col("holders").list.len() == 0).with_columns(
-        pl.lit(IDLE).alias("tenant"), pl.lit(1.0).alias("__share"), pl.lit(None, pl.Float64).alias("__holder_util")
-    )
-    exploded = (
-        held.explode("holders")
-        .with_columns(pl.col("holders").struct.unnest().name.prefix("h_"))
-        .with_columns(_match_expr(config).alias("tenant"))
-    )
-    n = pl.len().over("__sample")
-    util_sum = pl.col("h_util_ratio").sum().over("__sample")
-    all_known = pl.col("h_util_ratio").is_not_null().all().over("__sample")
-    shared = exploded.with_columns(
-        pl.when(all_known & (util_sum > 0)).then(pl.col("h_util_ratio") / util_sum).otherwise(1.0 / n).alias("__share"),
-        pl.when(n > 1).then(pl.col("h_util_ratio")).otherwise(None).alias("__holder_util"),
-    )
-    cols = [
-        "__sample",
-        "ts",
-        "site",
-        "gpu_uuid",
-        "interval_s",
-        "util_ratio",
-        "energy_j",
-        "tenant",
-        "__share",
-        "__holder_util",
-    ]
-    parts = [
-        reserved.with_columns(pl.lit(1.0).alias("__share"), pl.lit(None, pl.Float64).alias("__holder_util")).select(
-            cols
-        ),
-        idle.select(cols),
-        shared.select(cols),
-    ]
-    allocated = pl.concat(parts, how="vertical_relaxed")
-    busy = (
-        pl.when(pl.col("__holder_util").is_not_null())
-        .then(pl.col("__holder_util") * pl.col("interval_s"))
-        .otherwise(pl.col("util_ratio").fill_null(0.0) * pl.col("interval_s") * pl.col("__share"))
-    )
-    return (
-        allocated.with_columns(
-            (pl.col("interval_s") * pl.col("__share")).alias("gpu_s"),
-            busy.alias("busy_s"),
-            (pl.col("energy_j") * pl.col("__share")).alias("energy_j"),
-        )
-        .group_by("__sample", "ts", "site", "gpu_uuid", "tenant", maintain_order=True)
-        .agg(pl.col("gpu_s").sum(), pl.col("busy_s").sum(), pl.col("energy_j").sum())
-        .drop("__sample")
-    )
-
-
-def _reservations(whole: pl.DataFrame, config: TenantConfig) -> pl.DataFrame:
-    rows = [
-        {"gpu_uuid": gpu, "tenant": t.id, "__from": r.valid_from, "__until": r.valid_until}
-        for t in config.tenants
-        for r in t.reservations
-        for gpu in r.gpus
-    ]
-    if not rows:
-        return whole.head(0).with_columns(pl.lit(None, pl.String).alias("tenant"))
-    windows = pl.DataFrame(rows).with_columns(
-        pl.col("__from").dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us"),
-        pl.col("__until").dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us"),
-    )
-    return (
-        whole.join(windows, on="gpu_uuid", how="inner")
-        .filter((pl.col("ts") >= pl.col("__from")) & (pl.col("ts") < pl.col("__until")))
-        .drop("__from", "__until")
-    )
+    acct_col = header.index("Account")
+    accounts: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split("|")
+        if len(cells) < len(header):
+            raise ConfigError(f"{len(cells)} fields, the header has {len(header)}", file=path, line=number)
+        job = cells[job_col].strip().split(".")[0]
+        account = cells[acct_col].strip()
+        if not job or not account:
+            continue
+        previous = accounts.get(job)
+        if previous is not None and previous[0] != account:
+            raise ConfigError(
+                f"job {job} is under account {previous[0]!r} on line {previous[1]} and {account!r} here",
+                file=path,
+                line=number,
+                field="Account",
+            )
+        accounts.setdefault(job, (account, number))
+    return {job: acct for job, (acct, _) in accounts.items()}
 
 
 def glob_regex(pattern: str) -> str:
@@ -240,19 +281,3 @@ def glob_regex(pattern: str) -> str:
         else:
             out.append(re.escape(ch))
     return "^" + "".join(out) + "$"
-
-
-def _match_expr(config: TenantConfig) -> pl.Expr:
-    """Holder → tenant: HPC job prefixes first, then namespace globs, in file order; else unattributed."""
-    expr: pl.Expr = pl.lit(UNATTRIBUTED)
-    rules: list[tuple[pl.Expr, str]] = []
-    for t in config.tenants:
-        for prefix in t.hpc_job_prefixes:
-            rules.append((pl.col("h_hpc_job").str.starts_with(prefix), t.id))
-    for t in config.tenants:
-        for pattern in t.namespaces:
-            regex = glob_regex(pattern)
-            rules.append((pl.col("h_namespace").str.contains(regex), t.id))
-    for condition, tenant in reversed(rules):
-        expr = pl.when(condition.fill_null(False)).then(pl.lit(tenant)).otherwise(expr)
-    return expr

@@ -100,8 +100,21 @@ class Warehouse:
     def _ensure_all(self, con: duckdb.DuckDBPyConnection) -> None:
         from pipelines.tables import TABLES
 
-        for tbl in TABLES.values():
-            self._ensure(con, tbl)
+        pending = [t for t in TABLES.values() if t.name not in self._ensured]
+        if not pending:
+            return
+        # One catalog read for every table (two statements per table cost ~60 ms per new Warehouse object);
+        # DDL only where a table or column is missing.
+        existing: dict[str, set[str]] = {}
+        for name, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall():
+            existing.setdefault(name, set()).add(column)
+        for tbl in pending:
+            if existing.get(tbl.name, set()) >= set(tbl.column_names):
+                self._ensured.add(tbl.name)
+            else:
+                self._ensure(con, tbl)
 
     # -- writes ----------------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pipelines.tables import facility, gpu, ran, site, tenancy
+from pipelines.tables import facility, gpu, quality, ran, site, tenancy
 from pipelines.tables.base import Column, Table
 
-TABLES: dict[str, Table] = {t.name: t for module in (site, gpu, ran, facility, tenancy) for t in module.TABLES}
+TABLES: dict[str, Table] = {t.name: t for module in (site, gpu, ran, facility, tenancy, quality) for t in module.TABLES}
 
 
 def table(name: str) -> Table:

@@ -11,8 +11,9 @@ import pytest
 
 from collectors.errors import ConfigError
 from collectors.schemas import GPU_SAMPLE
-from pipelines.lib.gpu_samples import clean_samples
-from pipelines.lib.tenancy import attribute, glob_regex, load_tenants
+from pipelines.lib.attribution import attribute
+from pipelines.lib.gpu_samples import clean_samples, split_holders
+from pipelines.lib.tenancy import glob_regex, load_tenants
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
@@ -117,7 +118,7 @@ def test_attribution_order_shares_and_invariant(tmp_path: Path) -> None:
             {"gpu_uuid": "GPU-I", "ts": _at(10), "util_ratio": 0.0, "holders": []},
         ]
     ).with_columns(pl.col("interval_s") * 1, pl.lit(1000.0).alias("energy_j"))
-    got = attribute(samples, config).sort("gpu_uuid", "ts", "tenant")
+    got = attribute(*split_holders(samples), config).sort("gpu_uuid", "ts", "tenant")
     expected = [
         ("GPU-I", "idle", 10.0, 0.0, 1000.0),
         ("GPU-J", "kyoto-univ", 10.0, 10.0, 1000.0),

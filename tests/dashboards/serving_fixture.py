@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.lib.frames import polars_type
 from pipelines.lib.warehouse import Warehouse
 from pipelines.tables import serving_tables, table
 
@@ -49,21 +50,11 @@ SILENT_NODE = ("osa1", "osa1-gpu03", dt.datetime(2026, 11, 20, 10, 30))
 HOT_GPU = ("tyo1", "tyo1-gpu02", 1)
 IDLE_GPUS = {("tyo1", "tyo1-gpu03", 2), ("tyo1", "tyo1-gpu03", 3)}
 
-_POLARS_TYPES: dict[str, pl.DataType] = {
-    "TIMESTAMP": pl.Datetime("us"),
-    "DATE": pl.Date(),
-    "VARCHAR": pl.String(),
-    "DOUBLE": pl.Float64(),
-    "BIGINT": pl.Int64(),
-    "INTEGER": pl.Int32(),
-    "BOOLEAN": pl.Boolean(),
-}
-
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows as a frame with exactly the declared columns and types (undeclared keys refused)."""
     tbl = table(name)
-    schema = {c.name: _POLARS_TYPES[c.type] for c in tbl.columns}
+    schema = {c.name: polars_type(c.type) for c in tbl.columns}
     for row in rows:
         extra = set(row) - set(schema)
         if extra:

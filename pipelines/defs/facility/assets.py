@@ -5,6 +5,7 @@ import polars as pl
 
 from collectors.facility.ingest import ingest_meter_inbox
 from collectors.facility.registry import MeterRegistry, load_meters
+from pipelines.defs.automation import DAILY_AUTOMATION
 from pipelines.defs.common import HOUR, hours_in, naive
 from pipelines.defs.inbox import ingest_metadata
 from pipelines.lib.frames import conform_to_table
@@ -15,9 +16,6 @@ from pipelines.lib.pue import pue_rollup
 from pipelines.lib.sites import site_timezones
 from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
-
-#: Daily PUE follows late hourly data too, not only the latest day.
-DAILY_EAGER = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
 
 
 def _registry(site_root: DataRootResource) -> MeterRegistry:
@@ -153,7 +151,7 @@ def pue_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     pool=WRITER_POOL,
     deps=["pue_hourly"],
     metadata={"table": "pue_daily", "partition_expr": "day"},
-    automation_condition=DAILY_EAGER,
+    automation_condition=DAILY_AUTOMATION,  # follows late hours too, not only the latest day
     tags={"domain": "facility", "cadence": "daily"},
 )
 def pue_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:

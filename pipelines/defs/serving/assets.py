@@ -5,24 +5,10 @@ import polars as pl
 import yaml
 
 from collectors.errors import ConfigError
+from pipelines.defs.serving.views import SERVING_VIEWS
+from pipelines.lib.bulk import tune_session
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
 from pipelines.tables import serving_tables
-
-#: Views published with the serving tables, for ad-hoc SQL (names and columns are documented in docs/sql.md).
-SERVING_VIEWS: tuple[tuple[str, str], ...] = (
-    (
-        "v_tenant_day",
-        "SELECT u.day, u.site, u.tenant, t.name AS tenant_name, t.kind, u.gpu_hours, u.busy_gpu_hours, "
-        "u.utilisation_ratio, u.gpu_energy_kwh, u.facility_energy_kwh "
-        "FROM tenant_usage_daily u LEFT JOIN dim_tenant t USING (tenant)",
-    ),
-    (
-        "v_site_hour",
-        "SELECT g.hour, g.site, count(*) AS gpus, avg(g.util_mean_ratio) AS util_mean_ratio, "
-        "sum(g.energy_kwh) AS gpu_kwh, any_value(p.pue) AS pue "
-        "FROM gpu_hourly g LEFT JOIN pue_hourly p USING (site, hour) GROUP BY g.hour, g.site",
-    ),
-)
 
 
 @dg.asset(
@@ -71,13 +57,16 @@ def serving_db(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.
     writer; an open reader keeps its snapshot, new connections see the new file."""
     wh = warehouse.warehouse
     tables = serving_tables()
-    target = wh.publish(site_root.data_root.serving_db, tables, SERVING_VIEWS)
-    counts = {t.name: int(wh.query(f"SELECT count(*) AS n FROM {t.name}").item()) for t in tables}
+    with wh.session():
+        tune_session(wh)
+        target = wh.publish(site_root.data_root.serving_db, tables, SERVING_VIEWS)
+        counts = {t.name: int(wh.query(f"SELECT count(*) AS n FROM {t.name}").item()) for t in tables}
     return dg.MaterializeResult(
         metadata={
             "path": dg.PathMetadataValue(str(target)),
             "size_bytes": target.stat().st_size,
             "table_rows": counts,
+            "views": [name for name, _ in SERVING_VIEWS],
             "dagster/row_count": sum(counts.values()),
         }
     )

@@ -1,0 +1,1 @@
+"""Report rendering: tenant statements as CSV and HTML files."""

@@ -1,0 +1,48 @@
+"""Data quality per site, source and hour: who is silent, which files came late or could not be read."""
+
+import dagster as dg
+
+from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.lib.bulk import tune_session
+from pipelines.lib.quality import LATE_AFTER, data_quality_hour
+from pipelines.partitions import HOURLY, SINGLE_RUN
+from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+
+
+@dg.asset(
+    name="data_quality",
+    group_name="quality",
+    kinds={"polars", "duckdb"},
+    partitions_def=HOURLY,
+    backfill_policy=SINGLE_RUN,
+    pool=WRITER_POOL,
+    deps=["gpu_hourly", "ran_pm_record", "meter_reading", "meter_energy_hourly"],
+    metadata={"table": "data_quality", "partition_expr": "hour", "late_after_minutes": LATE_AFTER.seconds // 60},
+    tags={"domain": "quality", "cadence": "hourly"},
+)
+def data_quality(
+    context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult[None]:
+    """Per site, source (GPU, RAN PM, facility meters) and hour: expected vs reporting GPUs, cells and meters,
+    how much of the hour their data covers, and landed files that came late or inbox files quarantined."""
+    wh = warehouse.warehouse
+    rows = 0
+    worst: dict[str, float] = {}
+    late = quarantined = 0
+    with wh.session():
+        tune_session(wh)
+        for hour in hours_in(context.partition_time_window):
+            frame = data_quality_hour(wh, site_root.data_root, hour)
+            rows += wh.replace_partition("data_quality", frame, naive(hour), naive(hour + HOUR))
+            for source, ratio in frame.select("source", "coverage_ratio").drop_nulls().iter_rows():
+                worst[source] = min(worst.get(source, 1.0), float(ratio))
+            late += int(frame.get_column("late_files").sum())
+            quarantined += int(frame.get_column("quarantined_files").sum())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            **{f"coverage_min_{s}": dg.FloatMetadataValue(round(v, 4)) for s, v in sorted(worst.items())},
+            "late_files": late,
+            "quarantined_files": quarantined,
+        }
+    )

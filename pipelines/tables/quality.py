@@ -1,0 +1,35 @@
+"""Data-quality tables: is every GPU, cell and meter reporting, and did files arrive late or fail to parse."""
+
+from __future__ import annotations
+
+from pipelines.tables.base import Table, cols
+
+DATA_QUALITY = Table(
+    name="data_quality",
+    description=(
+        "Per site, source and hour: how many GPUs, cells or meters were expected and how many reported, how much "
+        "of the hour their data covers, and how many landed files came late or were quarantined. Expected = seen "
+        "in the 24 hours before or during the hour (meters: also every meter in meters.yaml)."
+    ),
+    time_column="hour",
+    grain="hour",
+    key=("site", "source", "hour"),
+    columns=cols(
+        ("hour", "TIMESTAMP"),
+        ("site", "VARCHAR", "'unknown' for quarantined files whose site could not be told"),
+        ("source", "VARCHAR", "gpu | ran_pm | facility"),
+        ("unit", "VARCHAR", "what is counted: gpus | cells | meters"),
+        ("expected", "BIGINT"),
+        ("reporting", "BIGINT", "reported at least once in the hour"),
+        ("missing", "BIGINT", "expected but silent"),
+        ("coverage_ratio", "DOUBLE", "reporting / expected"),
+        ("time_coverage_ratio", "DOUBLE", "share of expected × 3600 s covered by data (GPU samples, PM periods)"),
+        ("records", "BIGINT", "rows in the warehouse for the hour"),
+        ("files", "BIGINT", "landed files for the hour"),
+        ("late_files", "BIGINT", "landed files written more than the schedule's lag after the hour ended"),
+        ("max_delay_s", "DOUBLE", "latest file: seconds after the hour ended"),
+        ("quarantined_files", "BIGINT", "files of this source quarantined during the hour"),
+    ),
+)
+
+TABLES = (DATA_QUALITY,)
