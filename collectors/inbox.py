@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -72,6 +73,7 @@ class Inbox:
     def quarantine(self, item: InboxFile, error: InputError | str) -> Path:
         """Move an unreadable file aside with a machine- and human-readable reason beside it."""
         target = self.root.quarantine(self.kind) / _relative(item, self.directory)
+        arrived = dt.datetime.fromtimestamp(item.path.stat().st_mtime, dt.UTC)
         moved = _move(item.path, target)
         detail: dict[str, object] = error.as_dict() if isinstance(error, InputError) else {"reason": str(error)}
         detail.update(
@@ -80,6 +82,7 @@ class Inbox:
                 "kind": self.kind,
                 "site": item.site,
                 "sha256": item.sha256,
+                "arrived_at": arrived.isoformat(timespec="seconds"),
                 "quarantined_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
         )
@@ -157,9 +160,13 @@ def ingest(
     report = IngestReport(kind=inbox.kind)
     schema_time = schema_for(source).time_column
     for item in inbox.pending(min_age_s=min_age_s):
+        arrived = item.path.stat().st_mtime
         try:
             parsed = parse(item)
             written = landing.write_named(source, item.stem, parsed.records)
+            for path in written:
+                # Landed rows keep the drop's arrival time, so data quality can tell a late drop from a late sweep.
+                os.utime(path, (arrived, arrived))
         except InputError as exc:
             if exc.file is None:
                 exc.file = item.path.name

@@ -10,6 +10,7 @@ second site goes through the dcgm-exporter path end to end.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 
 from collectors.gpu.dcgm.names import Generation
@@ -23,6 +24,7 @@ from collectors.simulator.nvml_sim import DRIVER_VERSION
 from collectors.simulator.world import SimConfig
 
 PRODUCER = "dcgm-scraper@sim"
+FLUSH_DELAY_S = 30
 EXPORTER_PORT = 9400
 
 
@@ -56,11 +58,12 @@ def node_readings(series: GpuSeries, node: str, tick: int) -> list[GpuReading]:
             "remap_failed": 0.0,
             **reading_values_from_memory(total, used, 512 << 20),
         }
-        holders = []
-        job_idx = int(series.holder[row, tick])
-        if job_idx >= 0:
-            job = series.jobs[job_idx]
-            holders.append({"pod": job.pod, "namespace": job.namespace, "container": "main"})
+        mig = series.mig.get(row)
+        if mig is not None:
+            # MIG mode: the board's series have no GPU_UTIL; each instance has its own activity and memory.
+            for key in ("util_ratio", "mem_util_ratio", "gr_engine_active_ratio", "tensor_active_ratio"):
+                values.pop(key, None)
+            values.pop("dram_active_ratio", None)
         readings.append(
             GpuReading(
                 uuid=gpu.uuid,
@@ -70,10 +73,42 @@ def node_readings(series: GpuSeries, node: str, tick: int) -> list[GpuReading]:
                 model=gpu.model,
                 pci_bus_id=gpu.pci_bus_id,
                 driver_version=DRIVER_VERSION,
-                holders=holders,
+                holders=[] if mig is not None else _holders(series, int(series.holder[row, tick])),
             )
         )
+        for inst in mig or []:
+            busy = float(inst.util[tick])
+            readings.append(
+                GpuReading(
+                    uuid=gpu.uuid,
+                    index=gpu.index,
+                    hostname=node,
+                    values={
+                        "xid_last": 0.0,
+                        "gr_engine_active_ratio": busy,
+                        "tensor_active_ratio": round(busy * 0.6, 4),
+                        "dram_active_ratio": round(busy * 0.45, 4),
+                        "mem_used_bytes": float(inst.mem_used[tick]),
+                    },
+                    model=gpu.model,
+                    pci_bus_id=gpu.pci_bus_id,
+                    driver_version=DRIVER_VERSION,
+                    gpu_instance_id=inst.gpu_instance_id,
+                    mig_profile=inst.profile,
+                    holders=_holders(series, int(inst.holder[tick])),
+                )
+            )
     return readings
+
+
+def _holders(series: GpuSeries, job_idx: int) -> list[dict[str, str]]:
+    """Labels dcgm-exporter adds for the holder: the pod (``-k``), or the Slurm job (``--hpc-job-mapping-dir``)."""
+    if job_idx < 0:
+        return []
+    job = series.jobs[job_idx]
+    if job.slurm_job is not None:
+        return [{"hpc_job": job.slurm_job}]
+    return [{"pod": job.pod, "namespace": job.namespace, "container": "main"}]
 
 
 def sample_site(
@@ -111,6 +146,10 @@ def sample_site(
                 normaliser.normalise(parser.parse(body, require_final_newline=True), ts, buffer)
         batch = buffer.frame_of(buffer.drain())
         rows += batch.height
-        files += len(landing.write_batch("gpu", PRODUCER, batch))
+        written = landing.write_batch("gpu", PRODUCER, batch)
+        for path in written:  # the scraper's last flush of the hour lands just after it ends
+            arrival = int(series.ticks[0]) + (hour + 1) * 3600 + FLUSH_DELAY_S
+            os.utime(path, (arrival, arrival))
+        files += len(written)
         step(hour + 1)
     return rows, files

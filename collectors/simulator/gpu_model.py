@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from collectors.simulator.ran_model import diurnal, local_hours
-from collectors.simulator.workload import Job, Workload
+from collectors.simulator.workload import MIG_LAYOUT, Job, Workload
 from collectors.simulator.world import Gpu, SimConfig, Site
 
 THROTTLE_GPU_IDLE = 0x1
@@ -45,6 +45,18 @@ class Fault:
 
 
 @dataclass
+class MigSlice:
+    """One MIG GPU instance of a partitioned board: who holds it and how busy it is, per tick."""
+
+    gpu_instance_id: int
+    profile: str
+    slices: int
+    holder: np.ndarray  # index into jobs, -1 = nobody
+    util: np.ndarray
+    mem_used: np.ndarray
+
+
+@dataclass
 class GpuSeries:
     """Arrays shaped (GPUs of the site, ticks); GPU order is node by node, index by index."""
 
@@ -63,6 +75,8 @@ class GpuSeries:
     energy_mj: np.ndarray
     lost: np.ndarray
     faults: list[Fault] = field(default_factory=list)
+    #: Row of a MIG-partitioned board → its instances (the board's own holder stays -1).
+    mig: dict[int, list[MigSlice]] = field(default_factory=dict)
 
     def node_power_w(self, node: str) -> np.ndarray:
         """Whole-server power per tick: GPUs plus the rest of the box."""
@@ -91,9 +105,13 @@ def build_gpu_series(
     hours = local_hours(ticks, site.tz)
     day_shape = 0.4 + 0.6 * diurnal(hours) / 1.3
     t0 = int(ticks[0])
+    mig: dict[int, list[MigSlice]] = {}
     for j_idx, job in enumerate(jobs):
         i0 = _tick_index(job.start, t0, dt_s, len(ticks))
         i1 = _tick_index(job.end, t0, dt_s, len(ticks))
+        if job.gpu_instance_id is not None:
+            _mig_slice(mig, row_of[job.gpus[0].uuid], job, j_idx, i0, i1, day_shape, site.spec.gpu_mem_bytes, config)
+            continue
         if i1 <= i0:
             continue
         seg = slice(i0, i1)
@@ -115,6 +133,17 @@ def build_gpu_series(
             else:
                 u = job.base_util + rng.normal(0, 0.1, n)
             util[r, seg] = np.clip(u, 0.0, 1.0)
+    for r, slices in mig.items():
+        for gi, profile in MIG_LAYOUT:  # instances configured on the board but held by nobody
+            if all(m.gpu_instance_id != gi for m in slices):
+                n = len(ticks)
+                slices.append(
+                    MigSlice(gi, profile, int(profile[0]), np.full(n, -1, np.int32), np.zeros(n), np.zeros(n))
+                )
+        slices.sort(key=lambda m: m.gpu_instance_id)
+        # A partitioned board draws power for the work of all its instances.
+        util[r] = sum(m.util * m.slices / 7 for m in slices)
+        mem_frac[r] = sum(m.mem_used for m in slices) / site.spec.gpu_mem_bytes
     util = np.round(util * 100) / 100  # NVML reports whole percent
     spec = site.spec
     rng = np.random.default_rng([config.seed, site_no, 6])
@@ -147,10 +176,42 @@ def build_gpu_series(
         throttle=throttle.astype(np.int64),
         energy_mj=energy,
         lost=np.zeros(shape, dtype=bool),
+        mig=mig,
     )
     if config.faults and site_no == 0:
         _inject_faults(series)
     return series
+
+
+def _mig_slice(
+    mig: dict[int, list[MigSlice]],
+    row: int,
+    job: Job,
+    j_idx: int,
+    i0: int,
+    i1: int,
+    day_shape: np.ndarray,
+    mem_bytes: int,
+    config: SimConfig,
+) -> None:
+    """Add (or extend) the instance a MIG job holds; an instance nobody holds idles at 0 %."""
+    n = day_shape.size
+    slices = mig.setdefault(row, [])
+    inst = next((m for m in slices if m.gpu_instance_id == job.gpu_instance_id), None)
+    if inst is None:
+        assert job.gpu_instance_id is not None
+        assert job.mig_profile is not None
+        inst = MigSlice(
+            job.gpu_instance_id, job.mig_profile, job.slices, np.full(n, -1, np.int32), np.zeros(n), np.zeros(n)
+        )
+        slices.append(inst)
+    if i1 <= i0:
+        return
+    rng = np.random.default_rng([config.seed, row, j_idx, 9])
+    seg = slice(i0, i1)
+    inst.holder[seg] = j_idx
+    inst.util[seg] = np.clip(job.base_util * day_shape[seg] + rng.normal(0, 0.04, i1 - i0), 0.0, 1.0).round(3)
+    inst.mem_used[seg] = round(job.mem_fraction * mem_bytes * job.slices / 7 / (1 << 20)) * (1 << 20)
 
 
 def _tick_index(at: dt.datetime, t0: int, dt_s: int, n: int) -> int:

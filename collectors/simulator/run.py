@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,13 +123,25 @@ def _sample_gpus(
                 events.extend(bad)
             batch = gpu_frame(rows)
             result.gpu_rows += batch.height
-            result.gpu_files += len(landing.write_batch("gpu", agent.producer, batch))
+            written = landing.write_batch("gpu", agent.producer, batch)
+            arrived(written, int(series.ticks[0]) + (hour + 1) * 3600 + AGENT_FLUSH_DELAY_S)
+            result.gpu_files += len(written)
             if events:
                 result.health_events += len(events)
                 landing.write_batch("gpu_health", agent.producer, health_frame(events))
         step(hour + 1)
     for agent, _ in agents:
         agent.close()
+
+
+#: When a collector's last batch of an hour reaches the landing zone, after the hour ends.
+AGENT_FLUSH_DELAY_S = 30
+
+
+def arrived(paths: list[Path], epoch_s: int) -> None:
+    """Give files the time they would have arrived at, so data quality can tell on-time from late data."""
+    for path in paths:
+        os.utime(path, (epoch_s, epoch_s))
 
 
 def _periods(config: SimConfig) -> np.ndarray:
@@ -158,12 +171,29 @@ def _write_truth(
             "kind": j.kind,
             "start": j.start,
             "end": j.end,
+            "gpu_instance_id": j.gpu_instance_id,
+            "slices": j.slices,
+            "slurm_job": j.slurm_job,
         }
         for j in workload.jobs
         for g in j.gpus
     ]
     frame = pl.DataFrame(
-        allocations, schema_overrides={"start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC")}
+        allocations,
+        schema={
+            "site": pl.String,
+            "node": pl.String,
+            "gpu_uuid": pl.String,
+            "tenant": pl.String,
+            "namespace": pl.String,
+            "pod": pl.String,
+            "kind": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "end": pl.Datetime("us", "UTC"),
+            "gpu_instance_id": pl.Int64,
+            "slices": pl.Int64,
+            "slurm_job": pl.String,
+        },
     )
     atomic.write_parquet(truth / "allocations.parquet", frame)
     reservations = pl.DataFrame(

@@ -20,6 +20,7 @@ from collectors.simulator.world import (
     RESERVATION_TENANT,
     SANDBOX_NAMESPACE,
     Gpu,
+    SimConfig,
     Site,
     TenantSpec,
     World,
@@ -27,6 +28,16 @@ from collectors.simulator.world import (
 )
 
 WARM_UP = dt.timedelta(hours=24)
+#: The MIG layout of the one partitioned B200 on the dcgm-exporter site: 3 + 2 + 1 + 1 = 7 slices.
+MIG_LAYOUT: tuple[tuple[int, str], ...] = ((1, "3g.90gb"), (2, "2g.45gb"), (3, "1g.23gb"), (4, "1g.23gb"))
+#: The reservation tenant is a university group on Slurm; its jobs carry this account in the sacct export.
+SLURM_ACCOUNT = "kyoto-ai-lab"
+SLURM_JOB_BASE = 700000
+
+
+def reservation_end(config: SimConfig) -> dt.datetime:
+    """The bare-metal lease ends inside the span, at 25 past an hour, so the GPUs change hands mid-hour."""
+    return config.span_start + dt.timedelta(hours=int(config.hours * 0.7), minutes=25)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,16 @@ class Job:
     base_util: float
     mem_fraction: float
     first_pid: int
+    #: A Slurm job id when the job runs under Slurm (bare metal) rather than as a Kubernetes pod.
+    slurm_job: str | None = None
+    #: Set for a job that holds one MIG GPU instance of its (single) GPU rather than the whole board.
+    gpu_instance_id: int | None = None
+    mig_profile: str | None = None
+
+    @property
+    def slices(self) -> int:
+        """Compute slices of the board the job holds (7 = the whole GPU)."""
+        return int(self.mig_profile.split("g.")[0]) if self.mig_profile else 7
 
 
 @dataclass(frozen=True)
@@ -78,18 +99,29 @@ def build_workload(world: World) -> Workload:
         t1 = cfg.span_end
         ran_gpus = site.nodes[0].gpus[:RAN_GPUS_PER_SITE]
         reserved: tuple[Gpu, ...] = ()
+        res_end = reservation_end(cfg)
         tenant_ids = {t.id for t in world.tenants}
         if site_no == 0 and RESERVATION_TENANT in tenant_ids and len(site.nodes) >= 2:
             reserved = site.nodes[-1].gpus[4:]
-            reservations.append(Reservation(RESERVATION_TENANT, site.code, reserved, t0, t1 + WARM_UP))
+            reservations.append(Reservation(RESERVATION_TENANT, site.code, reserved, t0, res_end))
         jobs.append(_ran_job(world, site, ran_gpus, t0, t1 + WARM_UP))
-        free_from = {g.uuid: t0 for g in site.gpus if g not in ran_gpus and g not in reserved}
+        mig_gpu = site.nodes[-1].gpus[-1] if site_no == 1 and len(site.nodes) >= 2 else None
+        if mig_gpu is not None:
+            jobs.extend(_mig_jobs(world, site, mig_gpu, t0, t1))
+        # Reserved GPUs join the shared pool when the lease ends.
+        free_from = {
+            g.uuid: (res_end if g in reserved else t0) for g in site.gpus if g not in ran_gpus and g != mig_gpu
+        }
         reserved_free = {g.uuid: t0 for g in reserved}
         arrivals = _arrivals(world, site, rng, t0, t1, bool(reserved))
         for seq, (start, tenant, namespace, kind) in enumerate(arrivals):
-            pool = reserved_free if (tenant is not None and tenant.id == RESERVATION_TENANT and reserved) else free_from
+            in_lease = tenant is not None and tenant.id == RESERVATION_TENANT and reserved and start < res_end
+            pool = reserved_free if in_lease else free_from
             k, hours, base, mem = _shape(kind, rng)
             end = start + dt.timedelta(minutes=max(15, round(hours * 60)))
+            if in_lease:
+                end = min(end, res_end)  # jobs inside a lease end with it
+            slurm = tenant is not None and tenant.id == RESERVATION_TENANT
             placed = _place(site, pool, k, start)
             if placed is None:
                 rejected += 1
@@ -114,9 +146,45 @@ def build_workload(world: World) -> Workload:
                     base_util=base,
                     mem_fraction=mem,
                     first_pid=20000 + 16 * seq,
+                    slurm_job=str(SLURM_JOB_BASE + 10000 * site_no + seq) if slurm else None,
                 )
             )
     return Workload(tuple(jobs), tuple(reservations), rejected)
+
+
+def _mig_jobs(world: World, site: Site, gpu: Gpu, t0: dt.datetime, t1: dt.datetime) -> list[Job]:
+    """Inference services on MIG instances of one board; the last 1g instance is left unused."""
+    cfg = world.config
+    tenants = [t for t in world.tenants if t.id != RESERVATION_TENANT] or list(world.tenants)
+    plan = [
+        (MIG_LAYOUT[0], tenants[0], t0, t1 + WARM_UP),
+        (MIG_LAYOUT[1], tenants[min(1, len(tenants) - 1)], t0, t1 + WARM_UP),
+        (MIG_LAYOUT[2], tenants[min(2, len(tenants) - 1)], cfg.span_start + dt.timedelta(minutes=40), cfg.span_end),
+    ]
+    jobs = []
+    for n, ((gi, profile), tenant, start, end) in enumerate(plan):
+        job_id = f"{site.code}-mig{gi}"
+        jobs.append(
+            Job(
+                job_id=job_id,
+                site=site.code,
+                node=gpu.node,
+                gpus=(gpu,),
+                tenant=tenant.id,
+                namespace=f"{tenant.namespace_prefix}-infer",
+                pod=f"mig-infer-{gi}-{stable_uuid(cfg.seed, job_id).hex[:5]}",
+                pod_uid=str(stable_uuid(cfg.seed, "pod", job_id)),
+                kind="inference",
+                start=start,
+                end=end,
+                base_util=0.45 + 0.1 * n,
+                mem_fraction=0.7,
+                first_pid=9000 + 8 * gi,
+                gpu_instance_id=gi,
+                mig_profile=profile,
+            )
+        )
+    return jobs
 
 
 def _ran_job(world: World, site: Site, gpus: tuple[Gpu, ...], start: dt.datetime, end: dt.datetime) -> Job:

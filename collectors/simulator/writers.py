@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from collectors.layout import DataRoot
 from collectors.simulator import pm_xml
 from collectors.simulator.facility_model import FacilitySeries, meter_rows
 from collectors.simulator.ran_model import gnb_power_w, period_counters
-from collectors.simulator.workload import Job, Workload
-from collectors.simulator.world import RAN_TENANT, World
+from collectors.simulator.workload import SLURM_ACCOUNT, Job, Workload
+from collectors.simulator.world import RAN_TENANT, RESERVATION_TENANT, World
 
 DU_COUNTERS = (
     "RRU.PrbUsedDl",
@@ -37,6 +38,10 @@ DU_COUNTERS = (
     "DRB.UEThpUl",
     "DRB.MeanActiveUeDl",
 )
+SACCT_FILE = "sacct.txt"
+#: Delivery delays after the period or hour ends: OSS file transfer, BMS hourly export.
+PM_DELIVERY_DELAY_S = 180
+METER_EXPORT_DELAY_S = 90
 CU_COUNTERS = ("RRC.ConnMean", "RRC.ConnMax", "DRB.PdcpSduVolumeDL", "DRB.PdcpSduVolumeUL")
 
 
@@ -51,6 +56,8 @@ def write_config(root: DataRoot, world: World, workload: Workload) -> None:
     tenants: list[dict[str, Any]] = []
     for t in world.tenants:
         entry: dict[str, Any] = {"id": t.id, "name": t.name, "kind": "ai", "namespaces": [f"{t.namespace_prefix}-*"]}
+        if t.id == RESERVATION_TENANT:
+            entry["slurm_accounts"] = [f"{SLURM_ACCOUNT.split('-')[0]}-*"]
         res = [r for r in workload.reservations if r.tenant == t.id]
         if res:
             entry["reservations"] = [
@@ -63,11 +70,36 @@ def write_config(root: DataRoot, world: World, workload: Workload) -> None:
             ]
         tenants.append(entry)
     tenants.append({"id": RAN_TENANT.id, "name": RAN_TENANT.name, "kind": "ran", "namespaces": ["ran-du"]})
+    slurm_jobs = [j for j in workload.jobs if j.slurm_job is not None]
+    doc: dict[str, Any] = {"version": 1}
+    if slurm_jobs:
+        doc["slurm_jobs_file"] = SACCT_FILE
+        _write_sacct(root, slurm_jobs)
+    doc["tenants"] = tenants
     _yaml(
         root.tenants_file,
-        {"version": 1, "tenants": tenants},
-        "Tenants and how their GPU use is recognised. Rules apply in order: reservations, HPC job prefixes,\n"
-        "Kubernetes namespaces. Held GPU time no rule matches is 'unattributed'; time nobody held is 'idle'.",
+        doc,
+        "Tenants and how their GPU use is recognised. Rules apply in order: reservations (GPU or MIG instance,\n"
+        "validity window), Slurm accounts (via the sacct export), HPC job prefixes, pod names, namespaces.\n"
+        "Held GPU time no rule matches is 'unattributed'; time nobody held is 'idle' (docs/tenancy.md).",
+    )
+    _yaml(
+        root.config / "tariff.yaml",
+        {
+            "version": 1,
+            "currency": "JPY",
+            "idle_policy": "weighted",
+            "energy": [
+                {"price_per_kwh": 31.0, "sites": ["tyo1", "osa1"]},
+                {"price_per_kwh": 24.5},
+            ],
+            "gpu_hour": [
+                {"model": "NVIDIA H100*", "price_per_gpu_hour": 420.0},
+                {"model": "NVIDIA H200*", "price_per_gpu_hour": 560.0},
+                {"model": "NVIDIA B200*", "price_per_gpu_hour": 880.0},
+            ],
+        },
+        "What a GPU-hour and a facility kWh cost (docs/tenancy.md).",
     )
     meters = [
         {
@@ -85,6 +117,17 @@ def write_config(root: DataRoot, world: World, workload: Workload) -> None:
     _yaml(root.meters_file, {"version": 1, "meters": meters}, "Facility meters exported by the BMS.")
 
 
+def _write_sacct(root: DataRoot, jobs: list[Job]) -> None:
+    """``sacct --parsable2`` export of the Slurm jobs: the job line plus its batch and first step."""
+    lines = ["JobIDRaw|JobName|Account|Partition|AllocTRES|Start|End|State"]
+    for job in sorted(jobs, key=lambda j: int(j.slurm_job or 0)):
+        tres = f"billing={len(job.gpus)},cpu={16 * len(job.gpus)},gres/gpu={len(job.gpus)}"
+        start, end = f"{job.start:%Y-%m-%dT%H:%M:%S}", f"{job.end:%Y-%m-%dT%H:%M:%S}"
+        for suffix, name in (("", f"train-{job.job_id}"), (".batch", "batch"), (".0", "python")):
+            lines.append(f"{job.slurm_job}{suffix}|{name}|{SLURM_ACCOUNT}|gpu|{tres}|{start}|{end}|COMPLETED")
+    atomic.write_text(root.config / SACCT_FILE, "\n".join(lines) + "\n")
+
+
 def write_node_views(root: DataRoot, world: World, jobs: list[Job]) -> dict[str, Path]:
     """Per site: a pod listing (kubectl format) and per node a fake /proc with each GPU process's cgroup."""
     proc_roots: dict[str, Path] = {}
@@ -92,6 +135,13 @@ def write_node_views(root: DataRoot, world: World, jobs: list[Job]) -> dict[str,
         site_jobs = [j for j in jobs if j.site == site.code]
         items = []
         for job in site_jobs:
+            if job.slurm_job is not None:
+                cgroup = f"0::/system.slice/slurmstepd.scope/job_{job.slurm_job}/step_0/user/task_0\n"
+                for k in range(len(job.gpus)):
+                    path = sim_dir(root) / "proc" / site.code / job.node / str(job.first_pid + k) / "cgroup"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(cgroup)
+                continue
             container_id = hashlib.sha256(job.job_id.encode()).hexdigest()
             items.append(
                 {
@@ -177,12 +227,18 @@ def write_pm_files(root: DataRoot, world: World, site_no: int, period_epochs: np
             )
             end = begin + dt.timedelta(seconds=config.pm_period_s)
             name = pm_xml.file_name(begin, end, gnb)
-            if config.faults and site_no == 0 and gnb == site.gnbs[0] and len(period_epochs) >= 8:
-                if p == len(period_epochs) // 2:
+            arrival = int(epoch) + config.pm_period_s + PM_DELIVERY_DELAY_S
+            if config.faults and site_no == 0 and len(period_epochs) >= 8:
+                if gnb == site.gnbs[0] and p == len(period_epochs) // 2:
                     data = data[: len(data) * 3 // 5]  # the OSS transfer broke off: a truncated file
-                elif p == len(period_epochs) // 3:
-                    atomic.write_bytes(out_dir / name.replace(".xml", "_resent.xml"), data)  # delivered twice
+                elif gnb == site.gnbs[0] and p == len(period_epochs) // 3:
+                    resent = out_dir / name.replace(".xml", "_resent.xml")  # delivered twice
+                    atomic.write_bytes(resent, data)
+                    os.utime(resent, (arrival + 600, arrival + 600))
+                elif gnb == site.gnbs[-1] and p == len(period_epochs) // 4:
+                    arrival += 3 * 3600  # the OSS was down: this period's file arrives three hours late
             atomic.write_bytes(out_dir / name, data)
+            os.utime(out_dir / name, (arrival, arrival))
             written += 1
     return written
 
@@ -210,6 +266,8 @@ def write_meter_csv(root: DataRoot, series: FacilitySeries, *, faults: bool) -> 
             lines.append(f"{local.isoformat()},{meter_id},{value:.3f}")
         name = f"{site.code}_meters_{start:%Y%m%dT%H%M%z}.csv"
         atomic.write_text(out_dir / name, "\n".join(lines) + "\n")
+        arrival = (hour_key + 1) * 3600 + METER_EXPORT_DELAY_S
+        os.utime(out_dir / name, (arrival, arrival))
     return len(by_hour)
 
 

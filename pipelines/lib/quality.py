@@ -168,12 +168,12 @@ def gpu_producer_sites(wh: Warehouse, hour: dt.datetime) -> dict[str, str]:
 
 
 def quarantined_files(root: DataRoot, kinds: tuple[str, ...], hour: dt.datetime) -> pl.DataFrame:
-    """Per site: files of these inbox kinds quarantined during ``hour``."""
+    """Per site: files of these inbox kinds that arrived (else were quarantined) during ``hour``."""
     schema = {"site": pl.String, "quarantined_files": pl.Int64}
     rows = []
     for kind in kinds:
         for reason in quarantined(root, kind):
-            when = reason.get("quarantined_at")
+            when = reason.get("arrived_at") or reason.get("quarantined_at")
             if not isinstance(when, str):
                 continue
             at = dt.datetime.fromisoformat(when)

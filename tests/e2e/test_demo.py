@@ -62,10 +62,22 @@ def test_gpu_hours_per_tenant_and_day_equal_the_simulated_allocation(demo_run: D
                 key = (tenant, day.date())
                 expected[key] = expected.get(key, 0.0) + (b - a).total_seconds() / 3600
 
+    lease_end = {r["gpu_uuid"]: r["end"] for r in res.iter_rows(named=True)}
+
+    def add_share(tenant: str, lo: dt.datetime, hi: dt.datetime, share: float) -> None:
+        for day in days:
+            a, b = max(lo, start, day), min(hi, end, day + dt.timedelta(days=1))
+            if b > a:
+                key = (tenant, day.date())
+                expected[key] = expected.get(key, 0.0) + share * (b - a).total_seconds() / 3600
+
     for row in alloc.iter_rows(named=True):
+        lo = row["start"]
         if row["gpu_uuid"] in reserved:
-            continue  # reserved GPUs belong to the reservation holder, whatever runs on them
-        add(row["tenant"] or "unattributed", row["start"], row["end"])
+            # Reserved GPUs belong to the reservation holder while the lease lasts, whatever runs on them.
+            lo = max(lo, lease_end[row["gpu_uuid"]])
+        # A MIG instance holds its compute slices' share of the board.
+        add_share(row["tenant"] or "unattributed", lo, row["end"], row["slices"] / 7)
     for row in res.iter_rows(named=True):
         add(row["tenant"], row["start"], row["end"])
     total_gpu_hours = 2 * 2 * 8 * 4
