@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 
@@ -60,3 +61,56 @@ def check_window(
         return naive(window.start), naive(window.end)
     end = (latest or dt.datetime(1970, 1, 1)) + HOUR
     return end - default_hours * HOUR, end
+
+
+#: Assets of unpartitioned tables follow any upstream change; daily ones also re-run days a late hour touched.
+_DEFAULT = object()
+
+
+def table_asset(
+    name: str,
+    *,
+    group: str,
+    deps: Sequence[str | dg.AssetKey] = (),
+    kinds: set[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    automation_condition: dg.AutomationCondition[Any] | object | None = _DEFAULT,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``@dg.asset`` for an asset that writes the declared warehouse table ``name``.
+
+    Everything that follows from the table declaration is filled in once, here: hourly or daily partitions
+    (processed as one run per backfill), the ``duckdb_writer`` pool, the ``table``/``partition_expr``
+    metadata, the ``domain`` and ``cadence`` tags the jobs and the demo select by, and the automation
+    condition (hourly: schedules; daily: after any changed hour; unpartitioned: after any upstream change).
+    """
+    from pipelines.defs.automation import DAILY_AUTOMATION
+    from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
+    from pipelines.resources import WRITER_POOL
+    from pipelines.tables import table
+
+    tbl = table(name)
+    partitions = {"hour": HOURLY, "day": DAILY}.get(tbl.grain or "")
+    cadence = {"hour": "hourly", "day": "daily"}.get(tbl.grain or "", "on_change") if partitions else "on_change"
+    if automation_condition is _DEFAULT:
+        automation_condition = {
+            "hourly": None,
+            "daily": DAILY_AUTOMATION,
+            "on_change": dg.AutomationCondition.eager(),
+        }[cadence]
+    assert automation_condition is None or isinstance(automation_condition, dg.AutomationCondition)
+    meta: dict[str, Any] = {"table": name}
+    if partitions is not None:
+        meta["partition_expr"] = tbl.time_column
+    meta.update(metadata or {})
+    return dg.asset(
+        name=name,
+        group_name=group,
+        kinds=kinds or {"duckdb"},
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN if partitions is not None else None,
+        pool=WRITER_POOL,
+        deps=list(deps),
+        metadata=meta,
+        automation_condition=automation_condition,
+        tags={"domain": group, "cadence": cadence},
+    )

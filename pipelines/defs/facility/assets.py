@@ -5,8 +5,7 @@ import polars as pl
 
 from collectors.facility.ingest import ingest_meter_inbox
 from collectors.facility.registry import MeterRegistry, load_meters
-from pipelines.defs.automation import DAILY_AUTOMATION
-from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.defs.common import HOUR, hours_in, naive, table_asset
 from pipelines.defs.inbox import ingest_metadata
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.pue import meter_energy_hourly as meter_energy
@@ -14,8 +13,7 @@ from pipelines.lib.pue import pue_hourly as pue_of_hours
 from pipelines.lib.pue import pue_rolling_12m as pue_ttm
 from pipelines.lib.pue import pue_rollup
 from pipelines.lib.sites import site_timezones
-from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
-from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+from pipelines.resources import DataRootResource, WarehouseResource
 
 
 def _registry(site_root: DataRootResource) -> MeterRegistry:
@@ -40,17 +38,7 @@ def meter_csv_inbox(context: dg.AssetExecutionContext, site_root: DataRootResour
     return dg.MaterializeResult(metadata=ingest_metadata(report, spill=(-1, 0)))
 
 
-@dg.asset(
-    name="meter_reading",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["meter_csv_inbox"],
-    metadata={"table": "meter_reading", "partition_expr": "ts"},
-    tags={"domain": "facility", "cadence": "hourly"},
-)
+@table_asset("meter_reading", group="facility", deps=["meter_csv_inbox"], kinds={"polars", "duckdb"})
 def meter_reading(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:
@@ -73,17 +61,7 @@ def meter_reading(
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(
-    name="meter_energy_hourly",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["meter_reading"],
-    metadata={"table": "meter_energy_hourly", "partition_expr": "hour"},
-    tags={"domain": "facility", "cadence": "hourly"},
-)
+@table_asset("meter_energy_hourly", group="facility", deps=["meter_reading"], kinds={"polars", "duckdb"})
 def meter_energy_hourly(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:
@@ -104,17 +82,7 @@ def meter_energy_hourly(
     )
 
 
-@dg.asset(
-    name="pue_hourly",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["meter_energy_hourly", "gpu_hourly"],
-    metadata={"table": "pue_hourly", "partition_expr": "hour"},
-    tags={"domain": "facility", "cadence": "hourly"},
-)
+@table_asset("pue_hourly", group="facility", deps=["meter_energy_hourly", "gpu_hourly"], kinds={"polars", "duckdb"})
 def pue_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """PUE per site and hour = facility energy / IT energy of the same hour, with the metering category of
     the IT side and the share of the hour both sides were measured; IT energy split into GPU and the rest."""
@@ -142,18 +110,7 @@ def pue_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     )
 
 
-@dg.asset(
-    name="pue_daily",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    partitions_def=DAILY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["pue_hourly"],
-    metadata={"table": "pue_daily", "partition_expr": "day"},
-    automation_condition=DAILY_AUTOMATION,  # follows late hours too, not only the latest day
-    tags={"domain": "facility", "cadence": "daily"},
-)
+@table_asset("pue_daily", group="facility", deps=["pue_hourly"], kinds={"polars", "duckdb"})
 def pue_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """PUE per site and UTC day from summed hourly energies (never a mean of hourly ratios)."""
     window = context.partition_time_window
@@ -165,16 +122,7 @@ def pue_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(
-    name="pue_monthly",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    pool=WRITER_POOL,
-    deps=["pue_hourly"],
-    metadata={"table": "pue_monthly"},
-    automation_condition=dg.AutomationCondition.eager(),
-    tags={"domain": "facility", "cadence": "on_change"},
-)
+@table_asset("pue_monthly", group="facility", deps=["pue_hourly"], kinds={"polars", "duckdb"})
 def pue_monthly(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """PUE per site and calendar month from summed hourly energies, recomputed from every hourly row (a
     month is at most 744 rows per site, so a full recompute is cheaper than tracking which months changed)."""
@@ -185,16 +133,7 @@ def pue_monthly(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(
-    name="pue_rolling_12m",
-    group_name="facility",
-    kinds={"polars", "duckdb"},
-    pool=WRITER_POOL,
-    deps=["pue_monthly"],
-    metadata={"table": "pue_rolling_12m"},
-    automation_condition=dg.AutomationCondition.eager(),
-    tags={"domain": "facility", "cadence": "on_change"},
-)
+@table_asset("pue_rolling_12m", group="facility", deps=["pue_monthly"], kinds={"polars", "duckdb"})
 def pue_rolling_12m(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Trailing-twelve-month PUE per site, the headline figure an operator reports (Japan's benchmark: 1.4 by
     FY2030); marked 'interim' while less than the coverage threshold of the year is measured."""

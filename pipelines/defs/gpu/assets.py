@@ -5,27 +5,21 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from pipelines.defs.automation import DAILY_AUTOMATION
-from pipelines.defs.common import DAY, HOUR, LANDING_GPU, hours_in, naive
+from pipelines.defs.common import DAY, HOUR, LANDING_GPU, hours_in, naive, table_asset
 from pipelines.lib.bulk import in_chunks, tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.gpu_samples import CLEAN_INPUT, MAX_CARRY_INTERVALS, NEXT_INPUT, clean_hour, read_landed
 from pipelines.lib.rollups import GPU_HOURLY_SQL, gpu_daily, node_daily
-from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
-from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+from pipelines.resources import DataRootResource, WarehouseResource
 from pipelines.tables import table
 
 
-@dg.asset(
-    name="gpu_sample",
-    group_name="gpu",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
+@table_asset(
+    "gpu_sample",
+    group="gpu",
     deps=[LANDING_GPU.key],
-    metadata={"table": "gpu_sample", "partition_expr": "ts", "also_writes": "gpu_sample_holder"},
-    tags={"domain": "gpu", "cadence": "hourly"},
+    kinds={"polars", "duckdb"},
+    metadata={"also_writes": "gpu_sample_holder"},
 )
 def gpu_sample(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
@@ -85,17 +79,7 @@ def _head_s(rows: pl.DataFrame) -> float:
     return MAX_CARRY_INTERVALS * float(longest) + 1.0
 
 
-@dg.asset(
-    name="gpu_hourly",
-    group_name="gpu",
-    kinds={"duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["gpu_sample", "gpu_health_events"],
-    metadata={"table": "gpu_hourly", "partition_expr": "hour"},
-    tags={"domain": "gpu", "cadence": "hourly"},
-)
+@table_asset("gpu_hourly", group="gpu", deps=["gpu_sample", "gpu_health_events"])
 def gpu_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Hourly facts per physical GPU: time-weighted and summed utilisation with a 101-bin histogram (exact
     percentiles later), busy GPU-seconds, power, energy (kWh), peak temperature and memory, seconds held back
@@ -125,18 +109,7 @@ def gpu_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     )
 
 
-@dg.asset(
-    name="gpu_daily",
-    group_name="gpu",
-    kinds={"polars", "duckdb"},
-    partitions_def=DAILY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["gpu_hourly"],
-    metadata={"table": "gpu_daily", "partition_expr": "day"},
-    automation_condition=DAILY_AUTOMATION,
-    tags={"domain": "gpu", "cadence": "daily"},
-)
+@table_asset("gpu_daily", group="gpu", deps=["gpu_hourly"], kinds={"polars", "duckdb"})
 def gpu_daily_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Daily facts per GPU from its hours, with the summed histogram and exact p50/p95/p99 utilisation."""
     wh = warehouse.warehouse
@@ -159,18 +132,7 @@ def gpu_daily_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     )
 
 
-@dg.asset(
-    name="node_daily",
-    group_name="gpu",
-    kinds={"polars", "duckdb"},
-    partitions_def=DAILY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["gpu_daily"],
-    metadata={"table": "node_daily", "partition_expr": "day"},
-    automation_condition=DAILY_AUTOMATION,
-    tags={"domain": "gpu", "cadence": "daily"},
-)
+@table_asset("node_daily", group="gpu", deps=["gpu_daily"], kinds={"polars", "duckdb"})
 def node_daily_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Daily utilisation per node: its GPUs' histograms pooled, exact p50/p95/p99, energy, peaks."""
     wh = warehouse.warehouse
@@ -227,16 +189,7 @@ ORDER BY site, gpu_uuid
 """
 
 
-@dg.asset(
-    name="gpu_last",
-    group_name="gpu",
-    kinds={"duckdb"},
-    pool=WRITER_POOL,
-    deps=["gpu_sample", "gpu_hourly"],
-    metadata={"table": "gpu_last"},
-    automation_condition=dg.AutomationCondition.eager(),
-    tags={"domain": "gpu", "cadence": "on_change"},
-)
+@table_asset("gpu_last", group="gpu", deps=["gpu_sample", "gpu_hourly"])
 def gpu_last(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """The latest sample of every GPU seen in the last hour of data: what 'now' panels show."""
     wh = warehouse.warehouse
@@ -248,16 +201,7 @@ def gpu_last(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "latest_sample": str(latest)})
 
 
-@dg.asset(
-    name="dim_gpu",
-    group_name="gpu",
-    kinds={"duckdb"},
-    pool=WRITER_POOL,
-    deps=["gpu_hourly"],
-    metadata={"table": "dim_gpu"},
-    automation_condition=dg.AutomationCondition.eager(),
-    tags={"domain": "gpu", "cadence": "on_change"},
-)
+@table_asset("dim_gpu", group="gpu", deps=["gpu_hourly"])
 def dim_gpu(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """GPU inventory as telemetry sees it: site, node, index, model, first and last seen (hour resolution)."""
     wh = warehouse.warehouse

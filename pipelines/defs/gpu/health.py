@@ -2,24 +2,13 @@
 
 import dagster as dg
 
-from pipelines.defs.common import HOUR, LANDING_GPU_HEALTH, hours_in, naive
+from pipelines.defs.common import HOUR, LANDING_GPU_HEALTH, hours_in, naive, table_asset
 from pipelines.lib.bulk import tune_session
 from pipelines.lib.health import DERIVED_EVENTS_SQL, combine, reported_events
-from pipelines.partitions import HOURLY, SINGLE_RUN
-from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+from pipelines.resources import DataRootResource, WarehouseResource
 
 
-@dg.asset(
-    name="gpu_health_events",
-    group_name="gpu",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=[LANDING_GPU_HEALTH.key, "gpu_sample"],
-    metadata={"table": "gpu_health_events", "partition_expr": "ts"},
-    tags={"domain": "gpu", "cadence": "hourly"},
-)
+@table_asset("gpu_health_events", group="gpu", deps=[LANDING_GPU_HEALTH.key, "gpu_sample"], kinds={"polars", "duckdb"})
 def gpu_health_events(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:

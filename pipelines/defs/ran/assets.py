@@ -6,13 +6,12 @@ import dagster as dg
 import polars as pl
 
 from collectors.ran.ingest import ingest_pm_inbox
-from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.defs.common import HOUR, hours_in, naive, table_asset
 from pipelines.defs.inbox import ingest_metadata
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.ran_kpi import cell_kpis_hourly, gnb_kpis_hourly
 from pipelines.lib.warehouse import Warehouse
-from pipelines.partitions import HOURLY, SINGLE_RUN
-from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+from pipelines.resources import DataRootResource, WarehouseResource
 from pipelines.tables import table
 
 #: Longest measurement period read back when computing an hour: a period that started this long before the
@@ -37,17 +36,7 @@ def ran_pm_inbox(context: dg.AssetExecutionContext, site_root: DataRootResource)
     return dg.MaterializeResult(metadata=ingest_metadata(report, spill=(0, 1)))
 
 
-@dg.asset(
-    name="ran_pm_record",
-    group_name="ran",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["ran_pm_inbox"],
-    metadata={"table": "ran_pm_record", "partition_expr": "period_start"},
-    tags={"domain": "ran", "cadence": "hourly"},
-)
+@table_asset("ran_pm_record", group="ran", deps=["ran_pm_inbox"], kinds={"polars", "duckdb"})
 def ran_pm_record(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:
@@ -74,17 +63,7 @@ def _records(wh: Warehouse, start: dt.datetime, end: dt.datetime) -> pl.DataFram
     return wh.read_partition("ran_pm_record", naive(start - MAX_PERIOD), naive(end))
 
 
-@dg.asset(
-    name="ran_cell_hourly",
-    group_name="ran",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["ran_pm_record"],
-    metadata={"table": "ran_cell_hourly", "partition_expr": "hour"},
-    tags={"domain": "ran", "cadence": "hourly"},
-)
+@table_asset("ran_cell_hourly", group="ran", deps=["ran_pm_record"], kinds={"polars", "duckdb"})
 def ran_cell_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Hourly KPIs per NR cell: PRB utilisation DL/UL, UE throughput, PDCP volume, RRC connections, active
     UEs — periods weighted by their overlap with the hour, suspect periods left out."""
@@ -104,17 +83,7 @@ def ran_cell_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     )
 
 
-@dg.asset(
-    name="ran_gnb_hourly",
-    group_name="ran",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["ran_pm_record"],
-    metadata={"table": "ran_gnb_hourly", "partition_expr": "hour"},
-    tags={"domain": "ran", "cadence": "hourly"},
-)
+@table_asset("ran_gnb_hourly", group="ran", deps=["ran_pm_record"], kinds={"polars", "duckdb"})
 def ran_gnb_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Hourly energy (PEE) and energy efficiency per gNB: PDCP data volume / energy in bit/J (TS 28.554)."""
     window = context.partition_time_window

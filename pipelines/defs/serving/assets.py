@@ -5,19 +5,19 @@ import polars as pl
 import yaml
 
 from collectors.errors import ConfigError
+from pipelines.defs.common import table_asset
 from pipelines.defs.serving.views import SERVING_VIEWS
 from pipelines.lib.bulk import tune_session
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
 from pipelines.tables import serving_tables
 
 
-@dg.asset(
-    name="dim_site",
-    group_name="serving",
+@table_asset(
+    "dim_site",
+    group="serving",
     kinds={"yaml", "duckdb"},
-    pool=WRITER_POOL,
-    metadata={"table": "dim_site", "source": "config/sites.yaml"},
-    tags={"domain": "serving", "cadence": "on_change"},
+    metadata={"source": "config/sites.yaml"},
+    automation_condition=None,
 )
 def dim_site(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Sites from ``sites.yaml``: display name, local time zone and PUE target (Japan's benchmark is 1.4)."""

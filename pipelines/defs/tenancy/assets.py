@@ -3,26 +3,24 @@
 import dagster as dg
 import polars as pl
 
-from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.defs.common import HOUR, hours_in, naive, table_asset
 from pipelines.lib.attribution import attribute
 from pipelines.lib.bulk import tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.tariff import load_tariff
 from pipelines.lib.tenancy import IDLE, UNATTRIBUTED, Tenant, load_slurm_accounts, load_tenants
 from pipelines.lib.usage import gpu_tenant_hour, tenant_usage_hour
-from pipelines.partitions import HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
 
 TARIFF_FILE = "tariff.yaml"
 
 
-@dg.asset(
-    name="dim_tenant",
-    group_name="tenancy",
+@table_asset(
+    "dim_tenant",
+    group="tenancy",
     kinds={"yaml", "duckdb"},
-    pool=WRITER_POOL,
-    metadata={"table": "dim_tenant", "source": "config/tenants.yaml"},
-    tags={"domain": "tenancy", "cadence": "on_change"},
+    metadata={"source": "config/tenants.yaml"},
+    automation_condition=None,
 )
 def dim_tenant(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Tenants from ``tenants.yaml`` (validated on load, errors name the tenant and field), plus the
@@ -109,17 +107,7 @@ FROM gpu_sample_holder WHERE ts >= ? AND ts < ?
 """
 
 
-@dg.asset(
-    name="gpu_tenant_hourly",
-    group_name="tenancy",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["gpu_sample", "dim_tenant"],
-    metadata={"table": "gpu_tenant_hourly", "partition_expr": "hour"},
-    tags={"domain": "tenancy", "cadence": "hourly"},
-)
+@table_asset("gpu_tenant_hourly", group="tenancy", deps=["gpu_sample", "dim_tenant"], kinds={"polars", "duckdb"})
 def gpu_tenant_hourly(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult[None]:
@@ -161,16 +149,11 @@ def _with_names(samples: pl.DataFrame, gpus: pl.DataFrame) -> pl.DataFrame:
     return samples.join(names, on="gpu_key", how="left").drop("gpu_key")
 
 
-@dg.asset(
-    name="tenant_usage_hourly",
-    group_name="tenancy",
-    kinds={"polars", "duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
+@table_asset(
+    "tenant_usage_hourly",
+    group="tenancy",
     deps=["gpu_tenant_hourly", "pue_hourly", "dim_tenant", "dim_tariff"],
-    metadata={"table": "tenant_usage_hourly", "partition_expr": "hour"},
-    tags={"domain": "tenancy", "cadence": "hourly"},
+    kinds={"polars", "duckdb"},
 )
 def tenant_usage_hourly(
     context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource

@@ -2,29 +2,16 @@
 
 import dagster as dg
 
-from pipelines.defs.automation import DAILY_AUTOMATION
-from pipelines.defs.common import naive
+from pipelines.defs.common import naive, table_asset
 from pipelines.defs.tenancy.assets import TARIFF_FILE
 from pipelines.lib.bulk import tune_session
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.tariff import load_tariff
 from pipelines.lib.usage import AI_RAN_SHARE_SQL, TENANT_DAILY_SQL, TENANT_MONTHLY_SQL, share_idle
-from pipelines.partitions import DAILY, HOURLY, SINGLE_RUN
-from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
+from pipelines.resources import DataRootResource, WarehouseResource
 
 
-@dg.asset(
-    name="tenant_usage_daily",
-    group_name="tenancy",
-    kinds={"duckdb"},
-    partitions_def=DAILY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["tenant_usage_hourly"],
-    metadata={"table": "tenant_usage_daily", "partition_expr": "day"},
-    automation_condition=DAILY_AUTOMATION,
-    tags={"domain": "tenancy", "cadence": "daily"},
-)
+@table_asset("tenant_usage_daily", group="tenancy", deps=["tenant_usage_hourly"])
 def tenant_usage_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Daily GPU-hours, utilisation, energy with PUE uplift and cost per tenant, site and GPU model."""
     window = context.partition_time_window
@@ -48,15 +35,8 @@ def tenant_usage_daily(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     )
 
 
-@dg.asset(
-    name="tenant_usage_monthly",
-    group_name="tenancy",
-    kinds={"polars", "duckdb"},
-    pool=WRITER_POOL,
-    deps=["tenant_usage_daily", "dim_tariff"],
-    metadata={"table": "tenant_usage_monthly"},
-    automation_condition=dg.AutomationCondition.eager(),
-    tags={"domain": "tenancy", "cadence": "on_change"},
+@table_asset(
+    "tenant_usage_monthly", group="tenancy", deps=["tenant_usage_daily", "dim_tariff"], kinds={"polars", "duckdb"}
 )
 def tenant_usage_monthly(site_root: DataRootResource, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Monthly usage and cost per tenant, site and GPU model (the current month to date), with idle capacity
@@ -76,17 +56,7 @@ def tenant_usage_monthly(site_root: DataRootResource, warehouse: WarehouseResour
     )
 
 
-@dg.asset(
-    name="ai_ran_share_hourly",
-    group_name="tenancy",
-    kinds={"duckdb"},
-    partitions_def=HOURLY,
-    backfill_policy=SINGLE_RUN,
-    pool=WRITER_POOL,
-    deps=["tenant_usage_hourly", "ran_cell_hourly"],
-    metadata={"table": "ai_ran_share_hourly", "partition_expr": "hour"},
-    tags={"domain": "tenancy", "cadence": "hourly"},
-)
+@table_asset("ai_ran_share_hourly", group="tenancy", deps=["tenant_usage_hourly", "ran_cell_hourly"])
 def ai_ran_share_hourly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
     """Per site and hour: GPU-hours and energy of the RAN, AI tenants, unattributed use and idle, shares of
     the fleet, and the RAN cells' load (PRB utilisation, data volume) beside it, with RAN bits per GPU joule."""
