@@ -217,3 +217,20 @@ def test_pue_is_at_least_one_and_matches_the_simulated_meters(demo_run: DemoRun)
         expected = part.get_column("facility_kwh").sum() / part.get_column("it_kwh").sum()
         got = daily.filter((pl.col("site") == site) & (pl.col("day") == day)).get_column("pue").item()
         assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_every_asset_check_of_the_demo_runs_passed(demo_run: DemoRun) -> None:
+    instance = dagster_instance(demo_run.dagster_home)
+    defs = build_definitions(str(demo_run.root.path))
+    keys = [spec.key for checks in defs.asset_checks or [] for spec in checks.check_specs]  # type: ignore[union-attr]
+    assert len(keys) > 40
+    failed, evaluated = [], 0
+    for key in keys:
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        if record is None or record.evaluation is None:
+            continue  # freshness checks are evaluated by their sensor, not by runs
+        evaluated += 1
+        if not record.evaluation.passed:
+            failed.append((key.asset_key.to_user_string(), key.name, str(record.evaluation.severity)))
+    assert evaluated > 40
+    assert [f for f in failed if "WARN" not in f[2]] == []

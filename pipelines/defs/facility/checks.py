@@ -1,84 +1,70 @@
-"""Checks on facility energy and PUE: PUE below 1 is a failed check, not a value; coverage; unique keys."""
+"""Checks on facility energy and PUE: PUE below 1 is a failed check, not a value; coverage; one row per key."""
 
 import dagster as dg
 
-from pipelines.defs.common import check_window
 from pipelines.defs.inbox import quarantine_check
-from pipelines.resources import WarehouseResource
+from pipelines.defs.quality.factory import WARN, offending_rows, ranges, table_checks, unique_keys
+
+#: Hours in which facility energy came out below IT energy, or GPU energy above IT: the meters disagree.
+PHYSICAL = "checks_failed LIKE '%pue_below_1%' OR checks_failed LIKE '%gpu_exceeds_it%'"
 
 
-@dg.asset_check(
-    asset="pue_hourly",
-    description="No hour where facility energy is below IT energy (PUE < 1) or GPU energy exceeds IT energy.",
-)
-def pue_hourly_physical(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    wh = warehouse.warehouse
-    start, end = check_window(context, wh.query("SELECT max(hour) AS t FROM pue_hourly").item())
-    bad = wh.query(
+def _unphysical_sql(where: str) -> str:
+    return (
         "SELECT site, hour, facility_kwh, it_kwh, gpu_kwh, checks_failed FROM pue_hourly "
-        "WHERE hour >= ? AND hour < ? "
-        "AND (checks_failed LIKE '%pue_below_1%' OR checks_failed LIKE '%gpu_exceeds_it%') "
-        "ORDER BY hour, site",
-        [start, end],
+        f"WHERE {where} AND ({PHYSICAL}) ORDER BY hour, site"
     )
-    return dg.AssetCheckResult(
-        passed=bad.is_empty(),
-        metadata={
-            "hours_failed": bad.height,
-            "examples": dg.MarkdownMetadataValue(
-                "\n".join(
-                    f"- {r['site']} {r['hour']}: {r['checks_failed']}" for r in bad.head(10).iter_rows(named=True)
-                )
-                or "none"
+
+
+def _low_coverage_sql(where: str) -> str:
+    return (
+        "SELECT site, hour, coverage_ratio FROM pue_hourly "
+        f"WHERE {where} AND low_coverage AND hour < (SELECT max(hour) FROM pue_hourly) ORDER BY hour, site"
+    )
+
+
+def _pue_rollup(name: str) -> dg.AssetChecksDefinition:
+    return table_checks(
+        name,
+        [
+            unique_keys(name),
+            ranges(name, {"pue_below_1": "pue < 1", "coverage_outside_0_1": "coverage_ratio NOT BETWEEN 0 AND 1"}),
+        ],
+    )
+
+
+CHECKS = [
+    table_checks("meter_reading", [unique_keys("meter_reading")]),
+    table_checks(
+        "meter_energy_hourly",
+        [
+            unique_keys("meter_energy_hourly"),
+            ranges(
+                "meter_energy_hourly",
+                {"negative_energy": "energy_kwh < 0", "coverage_outside_0_1": "coverage_ratio NOT BETWEEN 0 AND 1"},
+                blocking=True,
             ),
-        },
-    )
-
-
-@dg.asset_check(
-    asset="pue_hourly",
-    description="Warns when hours before the latest have both meters for less than 90 % of the hour.",
-)
-def pue_hourly_coverage(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    wh = warehouse.warehouse
-    latest = wh.query("SELECT max(hour) AS t FROM pue_hourly").item()
-    start, end = check_window(context, latest)
-    low = wh.query(
-        "SELECT site, count(*) AS hours, min(coverage_ratio) AS worst FROM pue_hourly "
-        "WHERE hour >= ? AND hour < ? AND hour < ? AND low_coverage GROUP BY site ORDER BY site",
-        [start, end, latest],
-    )
-    return dg.AssetCheckResult(
-        passed=low.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "low_coverage_hours": int(low.get_column("hours").sum()) if low.height else 0,
-            "by_site": dg.MarkdownMetadataValue(
-                "\n".join(f"- {r['site']}: {r['hours']} h, worst {r['worst']:.2f}" for r in low.iter_rows(named=True))
-                or "none"
+        ],
+    ),
+    table_checks(
+        "pue_hourly",
+        [
+            unique_keys("pue_hourly"),
+            offending_rows(
+                "pue_hourly_physical",
+                "No hour where facility energy is below IT energy (PUE < 1) or GPU energy exceeds IT energy.",
+                _unphysical_sql,
             ),
-        },
-    )
-
-
-@dg.asset_check(
-    asset="meter_energy_hourly", blocking=True, description="One row per meter and hour; no negative energy."
-)
-def meter_energy_keys_and_sign(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    wh = warehouse.warehouse
-    start, end = check_window(context, wh.query("SELECT max(hour) AS t FROM meter_energy_hourly").item())
-    row = wh.query(
-        "SELECT (SELECT count(*) FROM (SELECT site, meter_id, hour FROM meter_energy_hourly "
-        "WHERE hour >= ? AND hour < ? "
-        "GROUP BY ALL HAVING count(*) > 1)) AS dupes, "
-        "(SELECT count(*) FROM meter_energy_hourly WHERE hour >= ? AND hour < ? AND energy_kwh < 0) AS negative",
-        [start, end, start, end],
-    ).row(0, named=True)
-    return dg.AssetCheckResult(
-        passed=row["dupes"] == 0 and row["negative"] == 0, metadata={k: int(v) for k, v in row.items()}
-    )
-
-
-meter_csv_quarantine = quarantine_check("meter_csv", "meter_csv_inbox")
+            offending_rows(
+                "pue_hourly_coverage",
+                "Warns when hours before the latest have both sides metered for less than 90 % of the hour.",
+                _low_coverage_sql,
+                severity=WARN,
+            ),
+        ],
+    ),
+    _pue_rollup("pue_daily"),
+    _pue_rollup("pue_monthly"),
+    _pue_rollup("pue_rolling_12m"),
+    quarantine_check("meter_csv", "meter_csv_inbox"),
+]
