@@ -160,6 +160,37 @@ ORDER BY month DESC, 11 DESC NULLS LAST, 5 DESC, 2""",
             ),
         ),
     )
+    prices = Row(
+        "Prices",
+        303,
+        (
+            Panel(
+                9,
+                "Tariff",
+                "The prices every cost on this dashboard comes from (dim_tariff, from tariff.yaml, in file "
+                "order: the first entry matching a site, GPU model and hour wins), with their validity window "
+                "and the idle policy the monthly statements apply.",
+                Kind.TABLE,
+                """
+SELECT item AS "Item", position AS "Entry", sites AS "Sites", model AS "GPU model", price AS "Price",
+       unit AS "Per", currency AS "Currency", valid_from AS "Valid from", valid_until AS "Valid until",
+       idle_policy AS "Idle policy"
+FROM dim_tariff
+WHERE item IS NOT NULL
+ORDER BY item DESC, position""",
+                st.TEXT,
+                w=24,
+                h=6,
+                no_value=NO_PRICES,
+                overrides=(
+                    Override("Entry", style=st.GPU_COUNT),
+                    Override("Price", style=st.COST.but(decimals=2)),
+                    Override("Valid from", style=st.TIMESTAMP),
+                    Override("Valid until", style=st.TIMESTAMP),
+                ),
+            ),
+        ),
+    )
     trends = Row(
         "Trends",
         302,
@@ -261,6 +292,6 @@ ORDER BY 1, 2""",
         "date and monthly statements with the idle share, top tenants, and the idle and unattributed lines.",
         folder=OPERATIONS,
         variables=("site", "tenant"),
-        rows=(month, statement, trends),
+        rows=(month, statement, trends, prices),
         tags=("tenants", "chargeback"),
     )

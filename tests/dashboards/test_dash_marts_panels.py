@@ -148,6 +148,12 @@ def test_costs_come_from_the_tenant_marts(
     november = [r for r in fixture_tenancy.tenant_monthly() if r["month"] == dt.date(2026, 11, 1)]
     assert sum(due.values()) == pytest.approx(sum(r["cost"] for r in november))
     assert {r[12] for r in monthly} == {"weighted"}
+    tariff = panel_rows(serving_con, tenants, "Tariff", DAY)
+    assert [(r[0], r[1], r[4], r[6]) for r in tariff] == [
+        ("gpu_hour", 1, w.GPU_HOUR_PRICE, "JPY"),
+        ("energy", 1, w.KWH_PRICE["tyo1"], "JPY"),
+        ("energy", 2, w.KWH_PRICE["osa1"], "JPY"),
+    ]
 
 
 def test_ai_ran_split_and_efficiency(serving_con: duckdb.DuckDBPyConnection, committed: list[dict[str, Any]]) -> None:
@@ -240,5 +246,27 @@ def test_exception_lists_may_be_empty_and_other_panels_may_not(serving_file: Pat
         airan = by_uid(load_dashboards(GENERATED_DIR), "aigrid-airan")
         problems = {(p.panel, p.message) for p in verify_all(con, [airan], [DAY]).problems}
         assert ("panel 'PRB utilisation' (id 3)", "returned no rows over data that should fill it") in problems
+    finally:
+        con.close()
+
+
+def test_without_a_tariff_costs_stay_empty_and_say_why(serving_file: Path, tmp_path: Path) -> None:
+    """No tariff.yaml: the marts leave every cost NULL (and dim_tariff, today, one row of NULLs)."""
+    copy = tmp_path / "unpriced.duckdb"
+    shutil.copy(serving_file, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("DELETE FROM dim_tariff")
+        con.execute("INSERT INTO dim_tariff DEFAULT VALUES")
+        for table in ("tenant_usage_hourly", "tenant_usage_daily", "tenant_usage_monthly"):
+            con.execute(f"UPDATE {table} SET currency = NULL, gpu_hour_cost = NULL, energy_cost = NULL, cost = NULL")
+        con.execute("UPDATE tenant_usage_monthly SET idle_share_cost = NULL")
+        tenants = by_uid(load_dashboards(GENERATED_DIR), "aigrid-tenants")
+        assert verify_all(con, [tenants], [DAY]).problems == []
+        assert panel_rows(con, tenants, "Tariff", DAY) == []
+        assert panel_rows(con, tenants, "Cost by tenant", DAY) == []
+        ((gpu_hours, _eff, _kwh, cost, unpriced),) = panel_rows(con, tenants, "Month to date", DAY)
+        assert cost is None
+        assert unpriced == gpu_hours == pytest.approx(120.0)
     finally:
         con.close()
