@@ -120,7 +120,7 @@ def draw_timeseries(ax: Axes, panel: Mapping[str, Any], result: QueryResult) -> 
                 right = right or ax.twinx()
                 target = right
                 _axis_formatter(right, style)
-                right.tick_params(labelsize=7)
+                right.tick_params(labelsize=6, pad=1)
             times = sorted(points)
             values = np.array([np.nan if points[t] is None else points[t] for t in times], dtype=float)
             colour = style.fixed_color or PALETTE[i % len(PALETTE)]
