@@ -3,8 +3,9 @@
     python -m bench.dashboard_queries [--copies 43] [--days 30]
 
 The test fixture's serving file (24 GPUs, 6 hours) is scaled in DuckDB: every GPU, node, cell, gNB
-and meter is copied ``--copies`` times and the six hours repeated back to back over ``--days`` days
-(43 copies ≈ 1,000 GPUs; 30 days of 1,000 GPUs ≈ 740,000 GPU-hours). Each panel query of the generated
+and meter is copied ``--copies`` times, the six hours (and the daily rollups' day) repeated back to back
+over ``--days`` days (43 copies ≈ 1,000 GPUs; 30 days of 1,000 GPUs ≈ 740,000 GPU-hours, each with its
+101-bin utilisation histogram), and the serving views created on top. Each panel query of the generated
 dashboards then runs as Grafana would run it (variables on All, the whole span as the time range, the
 plugin's macro expansion), three times; the median is
 reported with its ratio to a baseline measured in the same run: one full scan of ``gpu_hourly``
@@ -30,6 +31,7 @@ from dashboards.interpolation import TimeRange
 from dashboards.preview import grafana_interval
 from dashboards.render import GENERATED_DIR
 from dashboards.verify import Checker, Scenario, iter_panels, load_dashboards
+from pipelines.defs.serving.views import SERVING_VIEWS
 from pipelines.tables import serving_tables
 from tests.dashboards.serving_fixture import END, HOURS, serving_db
 
@@ -56,27 +58,46 @@ def scale(small: Path, big: Path, copies: int, days: int) -> dict[str, int]:
         for table in serving_tables():
             names = table.column_names
             has_identity = any(c in names for c in IDENTITY)
-            repeat_days = table.grain == "hour"
-            blocks = days * 24 // HOURS
+            shift, blocks = _repeat(con, table.name, table.grain, table.time_column, days)
             select = []
             for c in names:
                 if c in IDENTITY and has_identity:
                     select.append(f"CASE WHEN k.c = 0 THEN {c} ELSE {c} || '-c' || k.c END AS {c}")
-                elif c == table.time_column and repeat_days:
-                    select.append(f"{c} - to_hours(CAST(d.d * {HOURS} AS BIGINT)) AS {c}")
+                elif c == table.time_column and shift:
+                    select.append(f"{c} - d.d * {shift} AS {c}")
                 else:
                     select.append(c)
             sources = [f"s.{table.name}"]
             sources.append(f"range({copies if has_identity else 1}) AS k(c)")
-            sources.append(f"range({blocks if repeat_days else 1}) AS d(d)")
+            sources.append(f"range({blocks}) AS d(d)")
             order = f" ORDER BY {table.time_column}" if table.time_column else ""
             con.execute(f"CREATE TABLE {table.name} AS SELECT {', '.join(select)} FROM {', '.join(sources)}{order}")
             count = con.execute(f"SELECT count(*) FROM {table.name}").fetchone()
             rows[table.name] = int(count[0]) if count else 0
+        for name, sql in SERVING_VIEWS:
+            con.execute(f"CREATE VIEW {name} AS {sql}")
         con.execute("CHECKPOINT")
     finally:
         con.close()
     return rows
+
+
+def _repeat(
+    con: duckdb.DuckDBPyConnection, name: str, grain: str | None, column: str | None, days: int
+) -> tuple[str, int]:
+    """How to repeat a partitioned table back to back over ``days``: the shift per block and the blocks.
+
+    Hourly tables hold the fixture's six hours; daily ones the days it has (one for the GPU rollups, 400
+    for daily PUE, which needs no repeating). Monthly tables and dimensions are copied once.
+    """
+    if grain == "hour":
+        return f"INTERVAL {HOURS} HOUR", days * 24 // HOURS
+    if grain == "day" and column is not None:
+        span = con.execute(f"SELECT count(DISTINCT {column}) FROM s.{name}").fetchone()
+        have = int(span[0]) if span and span[0] else 0
+        if 0 < have < days:
+            return f"INTERVAL {have} DAY", -(-days // have)
+    return "", 1
 
 
 def _time_dashboard(

@@ -142,8 +142,19 @@ def format_value(value: Any, style: FieldStyle) -> str:
         return str(dt.timedelta(seconds=round(number)))
     if unit == "currencyJPY":
         return f"¥{_number(number, decimals, 0)}"
+    if unit.startswith("si:"):
+        return _si(number, unit.removeprefix("si:"), decimals)
     if unit.startswith("suffix:"):
         return f"{_number(number, decimals)}{unit.removeprefix('suffix:')}"
     if unit in ("none", "short"):
         return _number(number, decimals, 0 if number.is_integer() else 2)
     return f"{_number(number, decimals)} {unit}"
+
+
+def _si(value: float, suffix: str, decimals: int | None) -> str:
+    """Grafana's ``si:`` custom unit: an SI prefix chosen by magnitude (k, M, G, … and m, µ below one)."""
+    prefixes = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"))
+    for scale, prefix in prefixes:
+        if abs(value) >= scale:
+            return f"{_number(value / scale, decimals)} {prefix}{suffix}"
+    return f"{_number(value, decimals)} {suffix}"

@@ -69,7 +69,7 @@ def _draw_panel(fig: Figure, gs: GridSpec, checker: Checker, panel: Mapping[str,
     try:
         result = checker.run(panel, panel["targets"][0], states)
         if not result.rows:
-            note = "No data"
+            note = str(panel.get("fieldConfig", {}).get("defaults", {}).get("noValue") or "No data")
         else:
             DRAW[str(panel.get("type"))](ax, panel, result)
     except (InterpolationError, QueryFailedError) as exc:

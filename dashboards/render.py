@@ -117,7 +117,7 @@ def _configure(b: Any, p: Panel) -> None:
             legend = legend.display_mode(cm.LegendDisplayMode.LIST).calcs([])
         b.legend(legend).tooltip(cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
         b.draw_style(cm.GraphDrawStyle.BARS if p.bars else cm.GraphDrawStyle.LINE)
-        b.fill_opacity(60 if p.bars or p.stacking != "none" else 10).line_width(1).show_points(cm.VisibilityMode.NEVER)
+        b.fill_opacity(60 if p.bars or p.stacking != "none" else 10).line_width(1).show_points(cm.VisibilityMode.AUTO)
         b.stacking(cb.StackingConfig().mode(cm.StackingMode(p.stacking)))
         if p.threshold_lines:
             b.thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.DASHED))
@@ -133,8 +133,6 @@ def _configure(b: Any, p: Panel) -> None:
         b.value_mode(cm.BarGaugeValueMode.COLOR).name_placement(cm.BarGaugeNamePlacement.AUTO)
     elif p.kind is Kind.TABLE:
         b.show_header(True).cell_height(cm.TableCellHeight.SM)
-        if p.no_value:
-            b.no_value(p.no_value)
         if p.sort_by:
             b.sort_by([cb.TableSortByFieldState().display_name(p.sort_by).desc(True)])
     elif p.kind is Kind.HEATMAP:
@@ -186,6 +184,8 @@ def _panel(p: Panel, x: int, y: int) -> Any:
         b.interval(p.min_interval)
     if p.time_from:
         b.time_from(p.time_from)
+    if p.no_value:
+        b.no_value(p.no_value)
     panel_links = [link for link in p.links if not link.data]
     data_links = [link for link in p.links if link.data]
     if panel_links:
@@ -199,16 +199,6 @@ def _panel(p: Panel, x: int, y: int) -> Any:
 
 
 def _variable(v: Variable) -> Any:
-    if v.kind == "textbox":
-        option = dm.VariableOption(selected=True, text=v.query, value=v.query)
-        return (
-            db.TextBoxVariable(v.name)
-            .label(v.label)
-            .description(v.description)
-            .default_value(v.query)
-            .current(option)
-            .options([option])
-        )
     var = (
         db.QueryVariable(v.name)
         .label(v.label)

@@ -38,6 +38,14 @@ PUE_CATEGORY = Style(
     ),
 )
 
+#: The rolling 12 months' window type as a number (stat panels show numbers): 1 trailing 12 months, 0 interim.
+WINDOW_TYPE = Style(
+    "none",
+    decimals=0,
+    steps=(Step(AMBER), Step(GREEN, 1)),
+    mappings=(ValueText("1", "12 months"), ValueText("0", "Interim")),
+)
+
 TEMP = Style("celsius", decimals=0, min=20, max=100, steps=(Step(GREEN), Step(AMBER, 83), Step(RED, 87)))
 POWER_KW = Style("kwatt", decimals=1, min=0, steps=(Step(GREEN),))
 ENERGY_KWH = Style("kwatth", decimals=0, min=0, steps=(Step(GREEN),))
@@ -47,9 +55,15 @@ GPUS = Style("suffix: GPUs", decimals=1, min=0, steps=(Step(GREEN),))
 GPU_COUNT = Style("none", decimals=0, min=0, steps=(Step(GREEN),))
 #: Counts of broken things: any is amber, several red.
 PROBLEM_COUNT = Style("none", decimals=0, min=0, steps=(Step(GREEN), Step(AMBER, 1), Step(RED, 3)))
-COST_JPY = Style("currencyJPY", decimals=0, min=0, steps=(Step(GREEN),))
+#: Costs from the tariff (tenant marts). tariff.yaml names one currency; aigrid's sites price in yen. A
+#: deployment priced in another currency sets this unit (e.g. "currencyEUR") and regenerates; the tables
+#: show the tariff's currency code beside every cost so a mismatch is visible.
+#: Hardware errors (Xid, uncorrectable ECC, lost GPUs): any one is red.
+ERROR_COUNT = Style("none", decimals=0, min=0, steps=(Step(GREEN), Step(RED, 1)))
+COST = Style("currencyJPY", decimals=0, min=0, steps=(Step(GREEN),))
 #: RAN energy efficiency (TS 28.554 EE = data volume / energy).
-BIT_PER_J = Style("suffix: bit/J", decimals=0, min=0, steps=(Step(GREEN),))
+#: SI-scaled (kbit/J, Mbit/J): radio and GPU efficiencies differ by orders of magnitude.
+BIT_PER_J = Style("si:bit/J", decimals=2, min=0, steps=(Step(GREEN),))
 DATA_BITS = Style("decbits", decimals=1, min=0, steps=(Step(GREEN),))
 THROUGHPUT_KBPS = Style("Kbits", decimals=0, min=0, steps=(Step(GREEN),))
 DURATION_S = Style("s", decimals=0, min=0, steps=(Step(GREEN), Step(AMBER, 3600), Step(RED, 3 * 3600)))

@@ -13,13 +13,9 @@ the vocabulary reads that from the table declarations, so adding the column and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 #: The raw SQL Grafana inserts for "All" (see module docstring).
 ALL_VALUE = "'__all'"
-#: The textbox variables' defaults: example list prices in JPY, to be replaced by the tariff table.
-EXAMPLE_GPU_HOUR_PRICE_JPY = "450"
-EXAMPLE_KWH_PRICE_JPY = "28"
 
 
 @dataclass(frozen=True)
@@ -27,8 +23,7 @@ class Variable:
     name: str
     label: str
     description: str
-    kind: Literal["query", "textbox"]
-    #: SQL for a query variable (expanded like a variable query), the default text for a textbox.
+    #: SQL of the query variable (expanded like a variable query, not like a panel query).
     query: str
     multi: bool = True
     include_all: bool = True
@@ -40,7 +35,7 @@ def any_of(var: str, column: str) -> str:
 
 
 def selected(var: str) -> str:
-    """The variable's selection as an SQL list for ``IN (…)`` (textboxes: one quoted value)."""
+    """The variable's selection as an SQL list for ``IN (…)``."""
     return f"${{{var}:sqlstring}}"
 
 
@@ -100,7 +95,6 @@ class Vocabulary:
                 "site",
                 "Site",
                 "Data-centre sites (dim_site).",
-                "query",
                 "SELECT site AS __value, coalesce(name, site) AS __text FROM dim_site ORDER BY site",
             )
         ]
@@ -110,7 +104,6 @@ class Vocabulary:
                     "cluster",
                     "Cluster",
                     "GPU clusters at the selected sites (dim_gpu.cluster).",
-                    "query",
                     f"SELECT DISTINCT cluster FROM dim_gpu WHERE {site_filter} AND cluster IS NOT NULL ORDER BY 1",
                 )
             )
@@ -119,14 +112,12 @@ class Vocabulary:
                 "node",
                 "Node",
                 "GPU nodes at the selected sites (dim_gpu).",
-                "query",
                 f"SELECT DISTINCT node FROM dim_gpu WHERE {node_scope} ORDER BY 1",
             ),
             Variable(
                 "gpu",
                 "GPU",
                 "GPUs on the selected nodes, by UUID; 'All' never lists them in the SQL.",
-                "query",
                 "SELECT gpu_uuid AS __value, node || ' · GPU ' || coalesce(CAST(gpu_index AS VARCHAR), '?') "
                 f"|| ' · ' || site AS __text FROM dim_gpu WHERE {node_scope} AND {any_of('node', 'node')} "
                 "ORDER BY site, node, gpu_index",
@@ -135,32 +126,7 @@ class Vocabulary:
                 "tenant",
                 "Tenant",
                 "Tenants from tenants.yaml plus the reserved 'idle' and 'unattributed' lines (dim_tenant).",
-                "query",
                 "SELECT tenant AS __value, coalesce(name, tenant) AS __text FROM dim_tenant ORDER BY tenant",
-            ),
-            Variable(
-                "gpu_hour_price",
-                "¥ per GPU-hour",
-                "Indicative allocation price per GPU-hour (JPY) for the cost columns; an example until the "
-                "tariff table is published.",
-                "textbox",
-                EXAMPLE_GPU_HOUR_PRICE_JPY,
-                multi=False,
-                include_all=False,
-            ),
-            Variable(
-                "kwh_price",
-                "¥ per kWh",
-                "Indicative energy price per facility kWh (JPY), applied after the PUE uplift.",
-                "textbox",
-                EXAMPLE_KWH_PRICE_JPY,
-                multi=False,
-                include_all=False,
             ),
         ]
         return out
-
-
-def price(var: str) -> str:
-    """A textbox price as a DOUBLE; text that is not a number counts as 0 rather than failing the panel."""
-    return f"coalesce(TRY_CAST({selected(var)} AS DOUBLE), 0)"

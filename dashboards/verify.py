@@ -71,6 +71,9 @@ class QueryResult:
     types: list[str]
     rows: list[tuple[Any, ...]]
     sql: str
+    #: The panel's time range and ``$__interval`` the query ran with (what Grafana's x-axis spans).
+    time_range: TimeRange | None = None
+    interval: str | None = None
 
 
 class QueryFailedError(Exception):
@@ -300,12 +303,13 @@ class Checker:
         self, panel: Mapping[str, Any], target: Mapping[str, Any], states: Mapping[str, VariableState]
     ) -> QueryResult:
         """Expand and run one target; raises InterpolationError or duckdb.Error."""
-        sql = render_sql(str(target.get("rawSql", "")), self.context(panel, states))
+        context = self.context(panel, states)
+        sql = render_sql(str(target.get("rawSql", "")), context)
         try:
             columns, types, rows = _run(self.con, sql)
         except duckdb.Error as exc:
             raise QueryFailedError(str(exc), sql) from exc
-        return QueryResult(columns, types, rows, sql)
+        return QueryResult(columns, types, rows, sql, context.time_range, context.interval)
 
     def panels(self, states: dict[str, VariableState]) -> None:
         for panel in iter_panels(self.dashboard):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dashboards import style as st
 from dashboards.catalogue.folders import OPERATIONS
-from dashboards.catalogue.sql import DAILY, HOURLY, RANGE_END, bucket, per_hour_by, ratio
+from dashboards.catalogue.sql import DAILY, HOURLY, RANGE_END, RANGE_START, bucket, per_hour_by, ratio
 from dashboards.spec import Dashboard, Kind, Link, Override, Panel, Row
 from dashboards.variables import Vocabulary
 
@@ -17,6 +17,8 @@ TENANTS_UID = "aigrid-tenants"
 PIPELINE_UID = "aigrid-pipeline"
 
 _PUE = ratio("sum(facility_kwh)", "sum(it_kwh)")
+#: The UTC months the range touches (month columns are the first day of the month).
+_MONTHS = f"month >= date_trunc('month', {RANGE_START}) AND month <= {RANGE_END}"
 
 
 def dashboard(v: Vocabulary) -> Dashboard:
@@ -40,16 +42,29 @@ def dashboard(v: Vocabulary) -> Dashboard:
             Panel(
                 2,
                 "PUE, rolling 12 months",
-                "Facility over IT energy of the 12 months ending at the end of the time range (pue_daily), "
-                "the figure annual reporting asks for.",
+                "Facility over IT energy of the 12 UTC months ending with the month of the range end "
+                "(pue_rolling_12m; the current month to date), summed over the selected sites: the figure "
+                "annual reporting asks for. 'Interim' when under 90 % of the year was measured (a site's first "
+                "year, long outages); the coverage is the worst site's.",
                 Kind.STAT,
                 f"""
-SELECT {_PUE} AS "PUE 12 months"
-FROM pue_daily
-WHERE day > CAST({RANGE_END} - INTERVAL 12 MONTH AS DATE) AND day <= {end_day} AND {site}""",
+WITH latest AS (
+  SELECT *
+  FROM pue_rolling_12m
+  WHERE month <= {end_day} AND {site}
+  QUALIFY month = max(month) OVER (PARTITION BY site)
+)
+SELECT {_PUE} AS "PUE 12 months",
+       min(CASE window_type WHEN 'ttm' THEN 1 ELSE 0 END) AS "Window",
+       min(coverage_ratio) AS "Coverage"
+FROM latest""",
                 st.PUE,
-                w=4,
+                w=7,
                 h=5,
+                overrides=(
+                    Override("Window", style=st.WINDOW_TYPE),
+                    Override("Coverage", style=st.COVERAGE),
+                ),
             ),
             Panel(
                 3,
@@ -65,7 +80,7 @@ SELECT min(category) AS "Category",
 FROM pue_hourly
 WHERE $__timeFilter(hour) AND {site}""",
                 st.PROBLEM_COUNT,
-                w=8,
+                w=6,
                 h=5,
                 overrides=(
                     Override("Category", style=st.PUE_CATEGORY),
@@ -84,7 +99,7 @@ SELECT sum(facility_kwh) AS "Facility", sum(it_kwh) AS "IT", sum(gpu_kwh) AS "GP
 FROM pue_hourly
 WHERE $__timeFilter(hour) AND {site}""",
                 st.ENERGY_KWH,
-                w=8,
+                w=7,
                 h=5,
             ),
         ),
@@ -163,22 +178,27 @@ ORDER BY 1, 2""",
             Panel(
                 8,
                 "PUE per month and rolling 12 months",
-                "Bars: facility over IT energy per calendar month of the selected sites. Line: the same over "
-                "the 12 months ending with each month. Last 12 months.",
+                "Bars: facility over IT energy per UTC month of the selected sites (pue_monthly, the current "
+                "month to date). Line: the 12 months ending with each month (pue_rolling_12m). Last 12 months; "
+                "the table below has each site's category, coverage and window type.",
                 Kind.TIMESERIES,
                 f"""
 WITH monthly AS (
-  SELECT date_trunc('month', day) AS month, sum(facility_kwh) AS facility, sum(it_kwh) AS it
-  FROM pue_daily
-  WHERE day <= {end_day} AND {site}
-  GROUP BY 1
+  SELECT month, sum(facility_kwh) AS facility, sum(it_kwh) AS it
+  FROM pue_monthly
+  WHERE {_MONTHS} AND {site}
+  GROUP BY month
+), rolling AS (
+  SELECT month, sum(facility_kwh) AS facility, sum(it_kwh) AS it
+  FROM pue_rolling_12m
+  WHERE {_MONTHS} AND {site}
+  GROUP BY month
 )
-SELECT month AS time,
-       {ratio("facility", "it")} AS "month",
-       {ratio("sum(facility) OVER w", "sum(it) OVER w")} AS "rolling 12 months"
+SELECT CAST(month AS TIMESTAMP) AS time,
+       {ratio("monthly.facility", "monthly.it")} AS "month",
+       {ratio("rolling.facility", "rolling.it")} AS "rolling 12 months"
 FROM monthly
-WINDOW w AS (ORDER BY month RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
-QUALIFY month >= date_trunc('month', CAST($__timeFrom() AS TIMESTAMP))
+FULL JOIN rolling USING (month)
 ORDER BY 1""",
                 st.PUE,
                 w=8,
@@ -217,6 +237,46 @@ ORDER BY p.site""",
                     Override("Category", style=st.PUE_CATEGORY),
                     Override("Coverage", style=st.COVERAGE),
                     Override("Low-coverage hours", style=st.PROBLEM_COUNT),
+                ),
+            ),
+        ),
+    )
+    months = Row(
+        "PUE by month",
+        204,
+        (
+            Panel(
+                12,
+                "Monthly PUE by site",
+                "Per site and UTC month, last 12 months: the month's PUE (pue_monthly), its metering category "
+                "(the weakest of its hours), the share of the month measured, and the rolling 12-month PUE "
+                "ending with it (pue_rolling_12m) with its window type, coverage and months used. An interim "
+                "window is not an annual PUE.",
+                Kind.TABLE,
+                f"""
+SELECT strftime(m.month, '%Y-%m') AS "Month", m.site AS "Site",
+       m.facility_kwh AS "Facility", m.it_kwh AS "IT", m.pue AS "PUE", m.category AS "Category",
+       m.coverage_ratio AS "Coverage", r.pue AS "PUE 12 months",
+       CASE r.window_type WHEN 'ttm' THEN 'trailing 12 months' WHEN 'interim' THEN 'interim' END AS "Window",
+       r.coverage_ratio AS "12-month coverage", r.months_used AS "Months used"
+FROM pue_monthly AS m
+LEFT JOIN pue_rolling_12m AS r USING (site, month)
+WHERE m.month >= date_trunc('month', {RANGE_START}) AND m.month <= {RANGE_END} AND {v.site("m.")}
+ORDER BY m.month DESC, m.site""",
+                st.ENERGY_KWH,
+                w=24,
+                h=8,
+                time_from="1y",
+                overrides=(
+                    Override("Month", style=st.TEXT),
+                    Override("Site", style=st.TEXT),
+                    Override("PUE", style=st.PUE),
+                    Override("Category", style=st.PUE_CATEGORY),
+                    Override("Coverage", style=st.COVERAGE),
+                    Override("PUE 12 months", style=st.PUE),
+                    Override("Window", style=st.TEXT),
+                    Override("12-month coverage", style=st.COVERAGE),
+                    Override("Months used", style=st.GPU_COUNT),
                 ),
             ),
         ),
@@ -275,6 +335,6 @@ LIMIT 20""",
         "coverage against the 1.4 target; energy by tenant.",
         folder=OPERATIONS,
         variables=("site", "tenant"),
-        rows=(summary, power, periods, tenants),
+        rows=(summary, power, periods, months, tenants),
         tags=("energy", "pue"),
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dashboards import style as st
 from dashboards.catalogue.folders import OPERATIONS
-from dashboards.catalogue.sql import BUSY_RATIO, HOURLY, IDLE, SILENT_BEFORE, bucket, ratio
+from dashboards.catalogue.sql import (
+    BUSY_RATIO,
+    DAILY,
+    HOURLY,
+    IDLE,
+    SILENT_BEFORE,
+    bucket,
+    hist_percentiles,
+    ratio,
+    util_source,
+)
 from dashboards.spec import Dashboard, Kind, Link, Override, Panel, Row
 from dashboards.variables import Vocabulary
 
@@ -85,6 +95,39 @@ WHERE $__timeFilter(hour) AND {site}""",
                 overrides=(Override("of allocated", style=st.STRANDED),),
                 links=(Link("Tenant usage", TENANTS_UID),),
             ),
+            Panel(
+                11,
+                "Sites now",
+                "Per site as of its newest GPU sample (v_fleet_now; independent of the time range): GPUs known "
+                "to the inventory, reporting in the last 5 minutes, silent and held; mean utilisation, GPU "
+                "power and the hottest GPU; the latest hour's RAN and idle shares and PUE; critical health "
+                "events in the last 24 hours.",
+                Kind.TABLE,
+                f"""
+SELECT site AS "Site", as_of AS "As of", gpus_known AS "GPUs", gpus_reporting AS "Reporting",
+       gpus_silent AS "Silent", gpus_held AS "Held", util_ratio AS "Utilisation", gpu_power_kw AS "GPU power",
+       temp_max_c AS "Hottest", ran_share_ratio AS "RAN share", idle_share_ratio AS "Idle share", pue AS "PUE",
+       critical_events_24h AS "Critical events 24 h"
+FROM v_fleet_now
+WHERE {site}
+ORDER BY site""",
+                st.GPU_COUNT,
+                w=24,
+                h=5,
+                overrides=(
+                    Override("Site", style=st.TEXT),
+                    Override("As of", style=st.TIMESTAMP),
+                    Override("Silent", style=st.PROBLEM_COUNT),
+                    Override("Utilisation", style=st.UTIL),
+                    Override("GPU power", style=st.POWER_KW),
+                    Override("Hottest", style=st.TEMP),
+                    Override("RAN share", style=st.SHARE),
+                    Override("Idle share", style=st.SHARE),
+                    Override("PUE", style=st.PUE),
+                    Override("Critical events 24 h", style=st.PROBLEM_COUNT),
+                ),
+                links=(Link("GPU health", HEALTH_UID),),
+            ),
         ),
     )
     utilisation = Row(
@@ -94,23 +137,26 @@ WHERE $__timeFilter(hour) AND {site}""",
             Panel(
                 4,
                 "GPU utilisation: mean and p95",
-                "Mean: time-weighted utilisation of all selected GPUs per interval. p95: 95th percentile of "
-                "the GPUs' hourly mean utilisation in the interval (a GPU-hour view; the exact p95 of samples "
-                "needs the utilisation histogram table).",
+                "Mean: time-weighted utilisation of all selected GPUs per interval (busy over observed GPU "
+                "time). p95: the exact 95th percentile of their utilisation samples in the interval, from the "
+                "summed 101-bin histograms (nearest rank, as quantile_disc over the samples). Intervals of 6 "
+                "hours or more read the daily histograms of the UTC days in the range.",
                 Kind.TIMESERIES,
                 f"""
-SELECT {bucket("hour")} AS time,
-       {ratio("sum(busy_s)", "sum(sample_s)")} AS "mean",
-       quantile_cont(util_mean_ratio, 0.95) AS "p95"
-FROM gpu_hourly
-WHERE $__timeFilter(hour) AND {gpus}
-GROUP BY 1
+WITH src AS ({util_source("busy_s, sample_s, util_hist", gpus)}
+), {hist_percentiles("src", "time", {"p95": 0.95})}, mean AS (
+  SELECT time, {ratio("sum(busy_s)", "sum(sample_s)")} AS mean FROM src GROUP BY time
+)
+SELECT mean.time, mean.mean AS "mean", pct.p95 AS "p95"
+FROM mean
+LEFT JOIN pct USING (time)
 ORDER BY 1""",
                 st.UTIL,
                 w=12,
                 h=8,
                 min_interval=HOURLY,
                 legend_calcs=("mean", "min", "max"),
+                overrides=(Override("p95", dashed=True),),
             ),
             Panel(
                 5,
@@ -246,12 +292,72 @@ ORDER BY 1, 2""",
             ),
         ),
     )
+    nodes = Row(
+        "Nodes",
+        103,
+        (
+            Panel(
+                12,
+                "Node utilisation percentiles",
+                "Per node over the UTC days the time range touches (node_daily): GPUs, GPU-hours observed, "
+                "time-weighted mean and the exact p50, p95 and p99 of its GPUs' utilisation samples (summed "
+                "daily histograms), energy and peak temperature. Lowest p95 first: nodes that never run hot are "
+                "the ones to consolidate.",
+                Kind.TABLE,
+                f"""
+WITH d AS (
+  SELECT site, node, gpus, gpu_hours, util_mean_ratio, util_hist, energy_kwh, temp_max_c
+  FROM node_daily
+  WHERE $__timeFilter(day) AND {v.nodes()}
+), {hist_percentiles("d", "site, node", {"p50": 0.5, "p95": 0.95, "p99": 0.99})}
+SELECT d.site AS "Site", d.node AS "Node", max(d.gpus) AS "GPUs", sum(d.gpu_hours) AS "GPU-hours",
+       {ratio("sum(d.util_mean_ratio * d.gpu_hours)", "sum(d.gpu_hours)")} AS "Mean",
+       any_value(pct.p50) AS "p50", any_value(pct.p95) AS "p95", any_value(pct.p99) AS "p99",
+       sum(d.energy_kwh) AS "Energy", max(d.temp_max_c) AS "Peak temperature"
+FROM d
+LEFT JOIN pct USING (site, node)
+GROUP BY d.site, d.node
+ORDER BY 7 ASC NULLS FIRST, 1, 2
+LIMIT 50""",
+                st.UTIL,
+                w=14,
+                h=8,
+                overrides=(
+                    Override("Site", style=st.TEXT),
+                    Override("Node", style=st.TEXT),
+                    Override("GPUs", style=st.GPU_COUNT),
+                    Override("GPU-hours", style=st.GPU_HOURS),
+                    Override("Energy", style=st.ENERGY_KWH),
+                    Override("Peak temperature", style=st.TEMP),
+                ),
+                links=(Link("Node health", HEALTH_UID),),
+            ),
+            Panel(
+                13,
+                "Daily p95 utilisation by node",
+                "The exact 95th percentile of each node's utilisation samples per UTC day (v_node_day), last 30 "
+                "days: a node that stays red even at its p95 holds GPUs it hardly uses.",
+                Kind.HEATMAP,
+                f"""
+SELECT CAST(day AS TIMESTAMP) AS time, node, util_p95_ratio AS p95
+FROM v_node_day
+WHERE $__timeFilter(day) AND {v.nodes()}
+ORDER BY 1, 2""",
+                st.UTIL,
+                w=10,
+                h=8,
+                series_name="${__field.labels.node}",
+                min_interval=DAILY,
+                time_from="30d",
+            ),
+        ),
+    )
     return Dashboard(
         uid=UID,
         title="AI grid · Fleet utilisation",
         description="Busy, allocated and idle GPUs now and over time, per node, and the capacity tenants strand.",
         folder=OPERATIONS,
         variables=("site", "cluster", "node", "gpu"),
-        rows=(now, utilisation, capacity),
+        rows=(now, utilisation, capacity, nodes),
         tags=("fleet",),
     )

@@ -54,3 +54,57 @@ FROM r
 JOIN hours USING (time)
 GROUP BY 1, 2
 ORDER BY 1, 2"""
+
+
+#: From this ``$__interval`` on, utilisation histograms are read from gpu_daily (24× fewer rows) instead of
+#: gpu_hourly: a year's range at Grafana's ~12 h interval would otherwise sum a billion bins on a 1,000-GPU fleet.
+DAILY_HISTOGRAMS_FROM = "INTERVAL 6 HOUR"
+
+
+def util_source(columns: str, where: str) -> str:
+    """GPU rows with a ``time`` bucket plus ``columns`` (which may name ``util_hist``, ``busy_s``, …).
+
+    Hourly rows while ``$__interval`` is under 6 hours; from 6 hours on, the daily rows of the UTC days that
+    the range touches, bucketed by at least a day. DuckDB drops the branch whose constant condition is
+    false before it scans anything, so only one table is read. ``where`` filters both tables (they share
+    ``site``, ``node`` and ``gpu_uuid``).
+    """
+    interval = "CAST($__interval AS INTERVAL)"
+    return f"""
+  SELECT {bucket("hour")} AS time, {columns}
+  FROM gpu_hourly
+  WHERE {interval} < {DAILY_HISTOGRAMS_FROM} AND $__timeFilter(hour) AND {where}
+  UNION ALL
+  SELECT time_bucket(greatest({interval}, INTERVAL 1 DAY), CAST(day AS TIMESTAMP)) AS time, {columns}
+  FROM gpu_daily
+  WHERE {interval} >= {DAILY_HISTOGRAMS_FROM} AND $__timeFilter(day) AND {where}"""
+
+
+def hist_percentiles(source: str, keys: str, quantiles: dict[str, float]) -> str:
+    """CTEs ``bins``, ``cum`` and ``pct``: exact utilisation percentiles per ``keys`` from summed histograms.
+
+    ``source`` is a CTE with the ``keys`` columns and ``util_hist`` (101 sample counts, element k+1 at k %).
+    Summing the bins of any set of GPU-hours and taking the first bin whose running count reaches
+    ⌈q × total⌉ is the nearest-rank percentile of that set's samples, the same as ``quantile_disc`` over
+    the raw samples. ``pct`` has the ``keys`` and one 0..1 column per entry of ``quantiles``.
+    """
+    picks = ",\n         ".join(
+        f"min(pct) FILTER (WHERE running >= greatest(1, ceil({q} * total))) / 100.0 AS {name}"
+        for name, q in quantiles.items()
+    )
+    return f"""bins AS (
+  SELECT {keys}, i - 1 AS pct, sum(util_hist[i]) AS n
+  FROM {source}, range(1, 102) AS r(i)
+  GROUP BY ALL
+), cum AS (
+  SELECT {keys}, pct,
+         sum(n) OVER (PARTITION BY {keys} ORDER BY pct) AS running,
+         sum(n) OVER (PARTITION BY {keys}) AS total
+  FROM bins
+), pct AS (
+  SELECT {keys},
+         {picks}
+  FROM cum
+  WHERE total > 0
+  GROUP BY ALL
+)"""

@@ -10,7 +10,7 @@ import pytest
 
 from dashboards.generate import build
 from dashboards.render import GENERATED_DIR
-from dashboards.verify import load_dashboards
+from dashboards.verify import Checker, Scenario, load_dashboards
 from tests.dashboards.fake_grafana import grafana  # noqa: F401  (a fixture)
 from tests.dashboards.serving_fixture import serving_db
 
@@ -52,3 +52,12 @@ def by_uid(dashboards: list[dict[str, Any]], uid: str) -> dict[str, Any]:
 
 def panel(dashboard: dict[str, Any], title: str) -> dict[str, Any]:
     return next(p for p in dashboard["panels"] if p.get("title") == title and p["type"] != "row")
+
+
+def panel_rows(con: duckdb.DuckDBPyConnection, d: dict[str, Any], title: str, scenario: Scenario) -> list[Any]:
+    """Rows of one panel under a scenario, with the variables resolved as the verifier does."""
+    checker = Checker(con, d, scenario)
+    states = checker.variables()
+    assert states is not None, checker.report.problems
+    p = panel(d, title)
+    return checker.run(p, p["targets"][0], states).rows

@@ -97,7 +97,7 @@ def test_every_query_runs_on_the_serving_file_in_the_plugins_duckdb(serving_file
     assert report["problems"] == []
     assert code == 0
     # The same queries as in the pipeline's own DuckDB: 4 scenarios × (47 panels + 12 variable queries).
-    assert report["queries"] == 236
+    assert report["queries"] == 316
     # ...and a failure there is reported, naming the panel.
     broken = tmp_path / "aigrid"
     broken.mkdir()

@@ -93,7 +93,7 @@ def test_variables_per_dashboard(committed: list[dict[str, Any]]) -> None:
     assert names == {
         "aigrid-fleet": ["site", "node", "gpu"],
         "aigrid-energy": ["site", "tenant"],
-        "aigrid-tenants": ["site", "tenant", "gpu_hour_price", "kwh_price"],
+        "aigrid-tenants": ["site", "tenant"],
         "aigrid-airan": ["site"],
         "aigrid-gpu-health": ["site", "node", "gpu"],
         "aigrid-pipeline": ["site"],
@@ -117,9 +117,11 @@ def test_cluster_joins_the_vocabulary_when_the_inventory_knows_clusters() -> Non
 
 def test_layout_flows_on_the_24_column_grid() -> None:
     fleet = dashboards(Vocabulary())[0]
-    # Row "Now": 12 + 6 + 6 columns; "Utilisation": 12 + 12; "Capacity": 12 + 6 + 6, then 12 + 12.
+    # "Now": 12 + 6 + 6 columns, then the 24-wide sites table; "Utilisation": 12 + 12; "Capacity": 12 + 6 + 6,
+    # then 12 + 12; "Nodes": 14 + 10.
     assert layout(fleet) == [
-        (0, [(0, 1), (12, 1), (18, 1)]),
-        (6, [(0, 7), (12, 7)]),
-        (15, [(0, 16), (12, 16), (18, 16), (0, 24), (12, 24)]),
+        (0, [(0, 1), (12, 1), (18, 1), (0, 6)]),
+        (11, [(0, 12), (12, 12)]),
+        (20, [(0, 21), (12, 21), (18, 21), (0, 29), (12, 29)]),
+        (37, [(0, 38), (14, 38)]),
     ]

@@ -6,12 +6,16 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 from matplotlib import image
 
 from dashboards.fieldstyle import FieldStyle, format_value
+from dashboards.interpolation import TimeRange
 from dashboards.preview import grafana_interval, preview
+from dashboards.preview_draw import sorted_rows
 from dashboards.render import GENERATED_DIR
+from dashboards.verify import Checker, Scenario, load_dashboards
 
 
 def _subset(tmp_path: Path, *names: str) -> Path:
@@ -30,7 +34,7 @@ def test_preview_draws_every_panel_of_each_dashboard(serving_file: Path, tmp_pat
     assert result.time_range.end == dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
     assert [d.uid for d in result.dashboards] == ["aigrid-fleet", "aigrid-gpu-health"]
     assert [(p.title, p.note) for d in result.dashboards for p in d.panels if p.note] == []
-    assert len(result.dashboards[0].panels) == 10
+    assert len(result.dashboards[0].panels) == 13
     for d in result.dashboards:
         pixels = image.imread(d.image)
         height, width = pixels.shape[:2]
@@ -46,14 +50,33 @@ def test_preview_draws_every_panel_of_each_dashboard(serving_file: Path, tmp_pat
 
 
 def test_a_range_without_data_says_so_per_panel(serving_file: Path, tmp_path: Path) -> None:
-    source = _subset(tmp_path, "aigrid/aigrid-airan.json")
+    source = _subset(tmp_path, "aigrid/aigrid-airan.json", "aigrid-health/aigrid-gpu-health.json")
     result = preview(serving_file, tmp_path / "p", source, end=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
-    notes = {p.title: p.note for p in result.dashboards[0].panels}
+    notes = {p.title: p.note for d in result.dashboards for p in d.panels}
     assert notes["PRB utilisation"] == "No data"
     assert notes["RAN energy efficiency"] == "No data"
     # A reducing stat over no rows still returns one row of NULLs: drawn as "–", not "No data".
     assert notes["RAN over the range"] is None
-    assert "(No data)" in result.index.read_text(encoding="utf-8")
+    # Exception lists say what their empty state means, as Grafana shows their noValue.
+    assert notes["Health event log"] == "No health events in the time range"
+    assert notes["Lost GPUs"] == "None: every GPU seen in the range is reporting"
+    page = result.index.read_text(encoding="utf-8")
+    assert "(No data)" in page
+    assert "(No health events in the time range)" in page
+
+
+def test_tables_are_drawn_in_grafanas_order(serving_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    source = _subset(tmp_path, "aigrid-health/aigrid-gpu-health.json")
+    (health,) = load_dashboards(source)
+    end = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    checker = Checker(serving_con, health, Scenario("p", TimeRange(end - dt.timedelta(hours=6), end), "1m", "all"))
+    states = checker.variables()
+    assert states is not None
+    lost = next(p for p in health["panels"] if p.get("title") == "Lost GPUs")
+    result = checker.run(lost, lost["targets"][0], states)
+    # Sorted by "Silent for", descending, as the panel's sortBy says (the query orders by last sample).
+    assert [r[6] for r in sorted_rows(lost, result)] == [12000, 5400, 5400, 5400, 5400]
+    assert result.time_range == TimeRange(end - dt.timedelta(hours=6), end)
 
 
 def test_units_print_like_grafana() -> None:
@@ -63,6 +86,8 @@ def test_units_print_like_grafana() -> None:
     assert format_value(837_880_000_000.0, FieldStyle("decbits", decimals=1)) == "837.9 Gb"
     assert format_value(55819.454, FieldStyle("currencyJPY", decimals=0)) == "¥55,819"
     assert format_value(46.2, FieldStyle("suffix: GPU·h", decimals=1)) == "46.2 GPU·h"
+    assert format_value(2_765_319.0, FieldStyle("si:bit/J", decimals=2)) == "2.77 Mbit/J"
+    assert format_value(570.9, FieldStyle("si:bit/J", decimals=2)) == "570.90 bit/J"
     assert format_value(5400, FieldStyle("s")) == "1:30:00"
     assert format_value(2, FieldStyle("none", mappings={"2": "Category 2 (PDU output)"})) == "Category 2 (PDU output)"
     assert format_value(None, FieldStyle()) == "–"

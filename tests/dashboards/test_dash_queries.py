@@ -24,7 +24,7 @@ from dashboards.verify import (
     verify_all,
 )
 from tests.dashboards import serving_fixture as fx
-from tests.dashboards.conftest import by_uid, panel
+from tests.dashboards.conftest import by_uid, panel, panel_rows
 
 END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 DAY = Scenario("24h, All", TimeRange(END - dt.timedelta(hours=24), END), "1m", "all")
@@ -45,7 +45,7 @@ def test_every_query_of_every_dashboard_runs_and_suits_its_panel(
     report = verify_all(serving_con, committed)
     assert not report.problems, "\n".join(str(p) for p in report.problems)
     scenarios = len(default_scenarios(END))
-    assert report.panels == scenarios * _panel_count(committed) == 4 * 47
+    assert report.panels == scenarios * _panel_count(committed) == 4 * 67
     assert report.queries == scenarios * (_panel_count(committed) + _variable_count(committed))
 
 
@@ -76,12 +76,7 @@ def test_a_broken_variable_query_is_named_too(
 
 
 def _rows(con: duckdb.DuckDBPyConnection, d: dict[str, Any], title: str, scenario: Scenario = DAY) -> list[Any]:
-    """Rows of one panel under a scenario, with the variables resolved as the verifier does."""
-    checker = Checker(con, d, scenario)
-    states = checker.variables()
-    assert states is not None
-    p = panel(d, title)
-    return checker.run(p, p["targets"][0], states).rows
+    return panel_rows(con, d, title, scenario)
 
 
 def test_panels_compute_what_they_say(serving_con: duckdb.DuckDBPyConnection, committed: list[dict[str, Any]]) -> None:
@@ -109,8 +104,8 @@ def test_panels_compute_what_they_say(serving_con: duckdb.DuckDBPyConnection, co
     total = serving_con.sql("SELECT sum(gpu_energy_kwh) FROM tenant_usage_hourly").fetchone()
     assert total is not None
     assert sum(r[6] for r in statement) == pytest.approx(total[0])
-    # osa1 has no PUE for 07:00: each tenant has one hour without PUE.
-    assert {r[9] for r in statement} == {1}
+    # osa1 has no PUE for 07:00: each tenant's GPU-hours of that one site-hour are without PUE.
+    assert {r[0]: r[9] for r in statement} == {t: gpu_hours for t, _n, _k, gpu_hours, _e in fx.TENANTS}
 
 
 def test_single_selection_narrows_every_chained_variable(

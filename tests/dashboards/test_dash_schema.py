@@ -50,9 +50,9 @@ def _mutate_custom(d: dict[str, Any]) -> None:
     [
         (_mutate_stat, "panels/1"),
         (_mutate_thresholds, "panels/2"),
-        (_mutate_legend, "panels/5 ('GPU utilisation: mean and p95', timeseries)/options/legend/placement"),
+        (_mutate_legend, "panels/6 ('GPU utilisation: mean and p95', timeseries)/options/legend/placement"),
         (_mutate_gauge, "panels/2 ('Fleet utilisation', gauge)/options/showThresholdMarkers"),
-        (_mutate_custom, "panels/5 ('GPU utilisation: mean and p95', timeseries)/custom/drawStyle"),
+        (_mutate_custom, "panels/6 ('GPU utilisation: mean and p95', timeseries)/custom/drawStyle"),
     ],
 )
 def test_schema_catches_injected_mistakes(
