@@ -41,6 +41,9 @@ def empty_frame(name: str) -> pl.DataFrame:
 def conform_to_table(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select the table's columns in order and cast them to its types (naive UTC timestamps)."""
     schema = table_schema(name)
+    if frame.width == 0:
+        # No columns at all (e.g. built from an empty list): no rows, not one row of NULL literals.
+        return pl.DataFrame(schema=schema)
     exprs = []
     for col, dtype in schema.items():
         if col not in frame.columns:

@@ -109,7 +109,12 @@ def share_idle(monthly: pl.DataFrame, policy: str) -> pl.DataFrame:
     idle as the operator's own line.
     """
     shares = ["idle_share_gpu_hours", "idle_share_energy_kwh", "idle_share_cost"]
-    zero = [pl.lit(0.0).alias(c) for c in shares]
+    # Nothing shared: zero, but an unpriced line (no tariff) has no cost share either, so NULL there.
+    zero = [
+        pl.lit(0.0).alias(shares[0]),
+        pl.lit(0.0).alias(shares[1]),
+        pl.when(pl.col("cost").is_null()).then(None).otherwise(0.0).alias(shares[2]),
+    ]
     if monthly.is_empty() or policy == "separate":
         return monthly.with_columns(*zero, pl.lit(policy).alias("idle_policy"))
     group = ["month", "site", "model"]

@@ -23,12 +23,16 @@ def render() -> str:
         grain = f", partitioned by {t.grain} on `{t.time_column}`" if t.grain else ""
         lines += [f"## `{t.name}` ({where}{grain})", "", t.description, "", f"Key: {', '.join(t.key)}.", ""]
         lines += ["| column | type | meaning |", "|---|---|---|"]
-        lines += [
-            f"| `{c.name}` | {c.type.split('(')[0]}{'[]' if c.type.endswith('[]') else ''} | {c.doc} |"
-            for c in t.columns
-        ]
+        lines += [f"| `{c.name}` | {_type(c.type)} | {c.doc} |" for c in t.columns]
         lines.append("")
     return "\n".join(lines)
+
+
+def _type(duckdb_type: str) -> str:
+    """STRUCT(...)[] shortens to STRUCT[]; plain types and lists (INTEGER[]) print as declared."""
+    if "(" not in duckdb_type:
+        return duckdb_type
+    return duckdb_type.split("(")[0] + ("[]" if duckdb_type.endswith("[]") else "")
 
 
 if __name__ == "__main__":
