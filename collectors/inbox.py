@@ -91,13 +91,25 @@ class Inbox:
 
 
 def quarantined(root: DataRoot, kind: str) -> list[dict[str, object]]:
-    """Reasons of every quarantined file of a kind (for checks, data-quality marts and the UI)."""
+    """Reasons of every quarantined file of a kind (for checks, data-quality marts and the UI).
+
+    Each carries ``quarantined_as``, the held file's path relative to the data root, so a listing can say
+    where to find the file to fix and re-drop.
+    """
     base = root.quarantine(kind)
     if not base.is_dir():
         return []
-    out = []
+    out: list[dict[str, object]] = []
     for reason in sorted(base.rglob("*.reason.json")):
-        out.append(json.loads(reason.read_text()))
+        held = reason.with_name(reason.name.removesuffix(".reason.json"))
+        try:
+            detail = json.loads(reason.read_text())
+        except (OSError, ValueError) as exc:  # hand-edited or damaged: still list the file, say why
+            detail = {"reason": f"its reason file cannot be read: {exc}", "file": held.name, "kind": kind}
+        if not isinstance(detail, dict):
+            detail = {"reason": "its reason file holds no JSON object", "file": held.name, "kind": kind}
+        detail["quarantined_as"] = held.relative_to(root.path).as_posix()
+        out.append(detail)
     return out
 
 

@@ -104,7 +104,7 @@ def _print_summary(console: Console, summary: dict[str, object], root: DataRoot)
     console.print(
         f"[bold]Data quality[/]: {summary.get('gpu_hours_incomplete')} GPU-hours under 90 % sampled; quarantined "
         + (", ".join(f"{n} {kind} file(s)" for kind, n in quarantined.items() if n) or "no files")
-        + " (see quarantine/*/ and the inbox assets in the Dagster UI)"
+        + ' (why: aigrid sql "SELECT file, reason FROM quarantined_file", or the inbox assets in the Dagster UI)'
     )
     console.print(f"serving file: {root.serving_db}")
 

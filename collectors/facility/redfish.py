@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from collectors.isotime import utc_or_none
 from collectors.schemas import FACILITY_READING, conform
 
 SOURCE = "redfish"
@@ -331,13 +332,13 @@ class _Walker:
         via: str,
     ) -> None:
         value = self.number(excerpt.get("Reading"), meter_id)
-        reset = _timestamp(excerpt.get("SensorResetTime"))
+        reset = utc_or_none(excerpt.get("SensorResetTime"))
         lifetime = self.number(excerpt.get("LifetimeReading"), f"{meter_id}/LifetimeReading")
         source = excerpt.get("DataSourceUri")
         if self.follow_sources and reset is None and lifetime is None and isinstance(source, str):
             sensor, _ = self.fetch(source, via=via)
             if sensor is not None:
-                reset = _timestamp(sensor.get("SensorResetTime"))
+                reset = utc_or_none(sensor.get("SensorResetTime"))
                 lifetime = _number(sensor.get("LifetimeReading"))
         if value is not None:
             self.add(meter_id, when, kind, context, energy_kwh=value * factor, register_reset_at=reset)
@@ -355,7 +356,7 @@ class _Walker:
         if factor is None:
             self.problem(f"{base}: unexpected ReadingUnits {unit!r} for ReadingType {sensor.get('ReadingType')}")
             return
-        ts = _timestamp(sensor.get("ReadingTime")) or when
+        ts = utc_or_none(sensor.get("ReadingTime")) or when
         if abs(ts - when) > self.max_skew:
             self.problem(
                 f"{base}: ReadingTime {sensor.get('ReadingTime')} is {_skew(ts - when)} off; using the collector's time"
@@ -366,7 +367,7 @@ class _Walker:
             if value is not None:
                 self.add(f"{base}#Reading", ts, "sensor", context, power_w=value * factor)
             return
-        reset = _timestamp(sensor.get("SensorResetTime"))
+        reset = utc_or_none(sensor.get("SensorResetTime"))
         if value is not None:
             self.add(f"{base}#Reading", ts, "sensor", context, energy_kwh=value * factor, register_reset_at=reset)
         lifetime = self.number(sensor.get("LifetimeReading"), f"{base}#LifetimeReading")
@@ -441,15 +442,3 @@ def _skew(delta: dt.timedelta) -> str:
     if seconds >= 86400:
         return f"{seconds / 86400:.0f} days {ahead}"
     return f"{seconds / 60:.0f} min {ahead}"
-
-
-def _timestamp(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)

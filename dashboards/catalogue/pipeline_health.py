@@ -179,7 +179,7 @@ ORDER BY 1, 2""",
                 "Late and quarantined files",
                 "Landed files per source and interval that came after the schedule's lag (late) or could not be "
                 "read at all and were quarantined with a reason (data_quality; a quarantined file counts in the "
-                "hour it was quarantined, and under site 'unknown' when its site could not be told).",
+                "hour it arrived, and under site 'unknown' when its site could not be told).",
                 Kind.TIMESERIES,
                 f"""
 SELECT {bucket("hour")} AS time, {_SOURCE} AS source,
@@ -288,6 +288,26 @@ ORDER BY 5 ASC NULLS FIRST, 1, 2""",
                     Override("Interpolated hours", style=st.PROBLEM_COUNT),
                     Override("Resets", style=st.PROBLEM_COUNT),
                 ),
+            ),
+            Panel(
+                9,
+                "Quarantined files",
+                "Inbox files that could not be read, newest first (quarantined_file): when each arrived, its "
+                "site and source, what was wrong and where, and where it is held under the data root. Fix the "
+                "file and drop it into the inbox again; the next sweep reads it. Empty when every file was read.",
+                Kind.TABLE,
+                f"""
+SELECT coalesce(arrived_at, quarantined_at) AS "Arrived", site AS "Site", {_SOURCE} AS "Source",
+       file AS "File", reason AS "Reason", line AS "Line", field AS "Field", quarantined_as AS "Held as"
+FROM quarantined_file
+WHERE $__timeFilter(hour) AND {site}
+ORDER BY 1 DESC, quarantined_as
+LIMIT 500""",
+                st.TEXT,
+                w=24,
+                h=8,
+                no_value="None: every file that arrived in the range could be read",
+                overrides=(Override("Arrived", style=st.TIMESTAMP),),
             ),
         ),
     )

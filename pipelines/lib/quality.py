@@ -19,6 +19,7 @@ import polars as pl
 from collectors.errors import ConfigError
 from collectors.facility.registry import load_meters
 from collectors.inbox import quarantined
+from collectors.isotime import utc_or_none
 from collectors.landing import LandingZone, safe_producer
 from collectors.layout import DataRoot
 from pipelines.lib.frames import conform_to_table
@@ -167,22 +168,46 @@ def gpu_producer_sites(wh: Warehouse, hour: dt.datetime) -> dict[str, str]:
     return {safe_producer(p): str(site) for p, site in rows.iter_rows()} if rows.height else {}
 
 
-def quarantined_files(root: DataRoot, kinds: tuple[str, ...], hour: dt.datetime) -> pl.DataFrame:
-    """Per site: files of these inbox kinds that arrived (else were quarantined) during ``hour``."""
-    schema = {"site": pl.String, "quarantined_files": pl.Int64}
+def quarantined_file_rows(root: DataRoot, hour: dt.datetime) -> pl.DataFrame:
+    """``quarantined_file`` rows: every quarantined inbox file that arrived (else was quarantined) in ``hour``."""
+    hour = hour.astimezone(dt.UTC)
     rows = []
-    for kind in kinds:
-        for reason in quarantined(root, kind):
-            when = reason.get("arrived_at") or reason.get("quarantined_at")
-            if not isinstance(when, str):
-                continue
-            at = dt.datetime.fromisoformat(when)
-            at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
-            if hour <= at < hour + HOUR:
-                rows.append({"site": str(reason.get("site") or UNKNOWN_SITE)})
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    return pl.DataFrame(rows).group_by("site").agg(pl.len().alias("quarantined_files")).cast(schema)  # type: ignore[arg-type]
+    for source, (_unit, _landing, kinds) in SOURCES.items():
+        for kind in kinds:
+            for reason in quarantined(root, kind):
+                arrived, at = utc_or_none(reason.get("arrived_at")), utc_or_none(reason.get("quarantined_at"))
+                when = arrived or at
+                if when is None or not hour <= when < hour + HOUR:
+                    continue
+                line = reason.get("line")
+                rows.append(
+                    {
+                        "hour": _naive(hour),
+                        "site": str(reason.get("site") or UNKNOWN_SITE),
+                        "source": source,
+                        "kind": kind,
+                        "file": _text(reason.get("file")),
+                        "line": line if isinstance(line, int) else None,
+                        "field": _text(reason.get("field")),
+                        "reason": _text(reason.get("reason")),
+                        "arrived_at": _naive(arrived) if arrived else None,
+                        "quarantined_at": _naive(at) if at else None,
+                        "sha256": _text(reason.get("sha256")),
+                        "quarantined_as": _text(reason.get("quarantined_as")),
+                    }
+                )
+    frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+    return conform_to_table("quarantined_file", frame.sort("kind", "quarantined_as") if rows else frame)
+
+
+def quarantined_files(held: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Per site: how many of the hour's quarantined files (``quarantined_file`` rows) count for ``source``."""
+    rows = held.filter(pl.col("source") == source)
+    return rows.group_by("site").agg(pl.len().cast(pl.Int64).alias("quarantined_files"))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def data_quality_hour(
@@ -193,11 +218,12 @@ def data_quality_hour(
     landing = LandingZone(root)
     meters = configured_meters(root.meters_file)
     frames = []
-    for source, (unit, landing_source, inbox_kinds) in SOURCES.items():
+    held = quarantined_file_rows(root, hour)
+    for source, (unit, landing_source, _kinds) in SOURCES.items():
         seen = reporting(wh, source, hour, meters)
         producers = gpu_producer_sites(wh, hour) if source == "gpu" else None
         files = landed_files(landing, landing_source, hour, late_after, producers)
-        bad = quarantined_files(root, inbox_kinds, hour)
+        bad = quarantined_files(held, source)
         sites = pl.concat([seen.select("site"), files.select("site"), bad.select("site")]).unique()
         rows = (
             sites.join(seen, on="site", how="left")

@@ -32,4 +32,30 @@ DATA_QUALITY = Table(
     ),
 )
 
-TABLES = (DATA_QUALITY,)
+QUARANTINED_FILE = Table(
+    name="quarantined_file",
+    description=(
+        "One row per inbox file (RAN PM, meter CSV) that could not be read and sits in quarantine/, by the hour it "
+        "arrived: what was wrong (file, line, field, reason) and where it lies, so an operator can fix and re-drop "
+        "it. data_quality.quarantined_files counts these rows per site, source and hour."
+    ),
+    time_column="hour",
+    grain="hour",
+    key=("kind", "quarantined_as"),
+    columns=cols(
+        ("hour", "TIMESTAMP", "hour the file arrived (else was quarantined), UTC"),
+        ("site", "VARCHAR", "'unknown' when the file's site could not be told"),
+        ("source", "VARCHAR", "ran_pm | facility: the data_quality source it counts for"),
+        ("kind", "VARCHAR", "inbox kind: ran_pm | meter_csv"),
+        ("file", "VARCHAR", "the file's name as it arrived"),
+        ("line", "BIGINT", "line of the first problem, when known"),
+        ("field", "VARCHAR", "field or element of the first problem, when known"),
+        ("reason", "VARCHAR", "what was wrong, as the collector said it"),
+        ("arrived_at", "TIMESTAMP", "when the file arrived in the inbox (its modification time), UTC"),
+        ("quarantined_at", "TIMESTAMP", "when the sweep moved it to quarantine, UTC"),
+        ("sha256", "VARCHAR", "content hash: the same bytes dropped again are the same file"),
+        ("quarantined_as", "VARCHAR", "path under the data root's quarantine/ directory"),
+    ),
+)
+
+TABLES = (DATA_QUALITY, QUARANTINED_FILE)

@@ -100,7 +100,21 @@ def hourly() -> w.Rows:
             "quarantined_files": 1,
         }
     )
-    return {"pue_hourly": pue_h, "meter_energy_hourly": meters, "data_quality": quality}
+    held = {
+        "hour": w.START + dt.timedelta(hours=4),
+        "site": "unknown",
+        "source": "facility",
+        "kind": "meter_csv",
+        "file": "bms-export.csv",
+        "line": 1,
+        "field": "header",
+        "reason": "no header row: the first line names no timestamp and meter columns",
+        "arrived_at": w.START + dt.timedelta(hours=4, minutes=12),
+        "quarantined_at": w.START + dt.timedelta(hours=4, minutes=13),
+        "sha256": "0" * 64,
+        "quarantined_as": "quarantine/meter_csv/bms-export.csv",
+    }
+    return {"pue_hourly": pue_h, "meter_energy_hourly": meters, "data_quality": quality, "quarantined_file": [held]}
 
 
 def daily_pue() -> list[dict[str, Any]]:

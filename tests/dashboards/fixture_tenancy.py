@@ -148,6 +148,7 @@ def dimensions() -> w.Rows:
 
 def ran() -> w.Rows:
     cells, gnbs, quality = [], [], []
+    held: list[dict[str, Any]] = []
     for site, *_ in w.SITES:
         gnb = f"gnb-{site}-01"
         for h, hour in enumerate(w.hours()):
@@ -194,6 +195,24 @@ def ran() -> w.Rows:
                 }
             )
             bad = 1 if (site == "osa1" and h == 3) else 0
+            if bad:
+                name = f"A{hour:%Y%m%d.%H}00+0000-{hour:%H}15+0000_{gnb}.xml"
+                held.append(
+                    {
+                        "hour": hour,
+                        "site": site,
+                        "source": "ran_pm",
+                        "kind": "ran_pm",
+                        "file": name,
+                        "line": 57,
+                        "field": None,
+                        "reason": "file is truncated: the XML ends before the document is complete",
+                        "arrived_at": hour + dt.timedelta(minutes=20),
+                        "quarantined_at": hour + dt.timedelta(minutes=21),
+                        "sha256": "1" * 64,
+                        "quarantined_as": f"quarantine/ran_pm/{site}/{name}",
+                    }
+                )
             quality.append(
                 {
                     "hour": hour,
@@ -212,7 +231,7 @@ def ran() -> w.Rows:
                     "quarantined_files": bad,
                 }
             )
-    return {"ran_cell_hourly": cells, "ran_gnb_hourly": gnbs, "data_quality": quality}
+    return {"ran_cell_hourly": cells, "ran_gnb_hourly": gnbs, "data_quality": quality, "quarantined_file": held}
 
 
 def ai_ran_share(usage: list[dict[str, Any]], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -230,6 +230,14 @@ def test_pipeline_health_from_data_quality(
     assert "unknown" not in {r[2] for r in freshness}
     # Three sources × six hours of data_quality rows per site.
     assert ("Data quality", "data_quality", "tyo1", dt.datetime(2026, 11, 20, 12), 0, 18) in freshness
+    held = panel_rows(serving_con, pipeline, "Quarantined files", DAY)
+    # Newest first: the meter export of 10:12 (site unknown), then the truncated PM file of osa1 at 09:20.
+    assert [(r[0], r[1], r[2], r[5]) for r in held] == [
+        (dt.datetime(2026, 11, 20, 10, 12), "unknown", "facility meters", 1),
+        (dt.datetime(2026, 11, 20, 9, 20), "osa1", "RAN cells", 57),
+    ]
+    assert held[1][7] == f"quarantine/ran_pm/osa1/{held[1][3]}"
+    assert sum(r[10] for r in reporting.values()) == len(held)
 
 
 def test_exception_lists_may_be_empty_and_other_panels_may_not(serving_file: Path, tmp_path: Path) -> None:

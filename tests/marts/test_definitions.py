@@ -80,6 +80,7 @@ def test_hourly_assets_backfill_in_one_run_and_daily_ones_follow_late_hours(defs
         "tenant_usage_hourly",
         "ai_ran_share_hourly",
         "data_quality",
+        "quarantined_file",
         "ran_pm_record",
         "ran_cell_hourly",
         "ran_gnb_hourly",

@@ -14,7 +14,13 @@ from collectors.layout import DataRoot
 from collectors.schemas import GPU_HEALTH
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.health import DERIVED_EVENTS_SQL, reported_events
-from pipelines.lib.quality import configured_meters, data_quality_hour, landed_files, quarantined_files
+from pipelines.lib.quality import (
+    configured_meters,
+    data_quality_hour,
+    landed_files,
+    quarantined_file_rows,
+    quarantined_files,
+)
 from pipelines.lib.warehouse import Warehouse
 from tests.marts.scenario import gpu_rows
 
@@ -102,7 +108,63 @@ def test_late_files_count_by_their_write_time_and_quarantined_files_by_hour(tmp_
     for at, name in (("2026-11-20T10:59:59+00:00", "bad.xml"), ("2026-11-20T11:00:00+00:00", "bad2.xml")):
         reason = {"reason": "not XML", "site": "tst1", "quarantined_at": at}
         (target.parent / f"{name}.reason.json").write_text(json.dumps(reason))
-    assert quarantined_files(root, ("ran_pm",), hour).rows() == [("tst1", 1)]
+    held = quarantined_file_rows(root, hour)
+    assert held.select("site", "source", "kind", "file", "reason", "quarantined_at", "quarantined_as").rows() == [
+        (
+            "tst1",
+            "ran_pm",
+            "ran_pm",
+            None,
+            "not XML",
+            dt.datetime(2026, 11, 20, 10, 59, 59),
+            "quarantine/ran_pm/tst1/bad.xml",
+        )
+    ]
+    assert quarantined_files(held, "ran_pm").rows() == [("tst1", 1)]
+    assert quarantined_files(held, "facility").rows() == []
+
+
+def test_quarantined_files_are_listed_by_arrival_hour_with_their_reasons(tmp_path: Path) -> None:
+    """The arrival hour wins over the sweep's; a site-less file is 'unknown'; a damaged reason file is listed."""
+    from collectors.errors import InputError
+    from collectors.inbox import Inbox
+
+    root = DataRoot.at(tmp_path)
+    inbox = Inbox(root, "ran_pm")
+    drop = inbox.directory / "tyo1" / "A20261120.0945+0900-1000+0900_gnb-1.xml"
+    drop.parent.mkdir(parents=True)
+    drop.write_text("<measCollecFile")
+    arrived = dt.datetime(2026, 11, 20, 0, 59, 30, tzinfo=dt.UTC)
+    os.utime(drop, (arrived.timestamp(), arrived.timestamp()))
+    (item,) = inbox.pending(min_age_s=0)
+    inbox.quarantine(item, InputError("file is truncated", file=str(drop), line=1, field="measCollecFile"))
+    meters = root.quarantine("meter_csv") / "export.csv"
+    meters.parent.mkdir(parents=True)
+    meters.write_text("x")
+    (meters.parent / "export.csv.reason.json").write_text("{not json")
+
+    hour0 = quarantined_file_rows(root, dt.datetime(2026, 11, 20, 0, tzinfo=dt.UTC))
+    assert hour0.select("hour", "site", "source", "kind", "file", "line", "field", "reason", "arrived_at").rows() == [
+        (
+            dt.datetime(2026, 11, 20, 0),
+            "tyo1",
+            "ran_pm",
+            "ran_pm",
+            "A20261120.0945+0900-1000+0900_gnb-1.xml",
+            1,
+            "measCollecFile",
+            "file is truncated",
+            dt.datetime(2026, 11, 20, 0, 59, 30),
+        )
+    ]
+    assert hour0.item(0, "quarantined_as") == "quarantine/ran_pm/tyo1/A20261120.0945+0900-1000+0900_gnb-1.xml"
+    assert quarantined_file_rows(root, dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)).height == 0
+    # The damaged reason file has no time: it is still reported by the inbox check, but belongs to no hour.
+    from collectors.inbox import quarantined
+
+    (damaged,) = quarantined(root, "meter_csv")
+    assert str(damaged["reason"]).startswith("its reason file cannot be read: ")
+    assert damaged["quarantined_as"] == "quarantine/meter_csv/export.csv"
 
 
 def test_expected_gpus_include_those_seen_in_the_previous_day(tmp_path: Path) -> None:

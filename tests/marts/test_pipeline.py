@@ -224,6 +224,24 @@ def test_data_quality_counts_silent_meters_cells_late_and_quarantined_files(mart
     ]
 
 
+def test_quarantined_files_are_listed_with_their_reasons(mart_run: MartRun) -> None:
+    with mart_run.serving() as con:
+        rows = con.execute(
+            "SELECT hour, site, source, kind, file, reason, quarantined_as FROM quarantined_file ORDER BY hour"
+        ).fetchall()
+    assert rows == [
+        (
+            H10,
+            "tst1",
+            "facility",
+            "meter_csv",
+            "bms-export-1040.csv",
+            "no header row",
+            "quarantine/meter_csv/tst1/bms-export-1040.csv",
+        )
+    ]
+
+
 def test_node_and_gpu_days_carry_exact_percentiles(mart_run: MartRun) -> None:
     with mart_run.serving() as con:
         node = con.execute(

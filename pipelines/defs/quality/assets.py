@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.defs.common import HOUR, hours_in, naive
+from pipelines.defs.common import HOUR, hours_in, naive, table_asset
 from pipelines.lib.bulk import tune_session
-from pipelines.lib.quality import LATE_AFTER, data_quality_hour
+from pipelines.lib.quality import LATE_AFTER, data_quality_hour, quarantined_file_rows
 from pipelines.partitions import HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
 
@@ -45,4 +45,24 @@ def data_quality(
             "late_files": late,
             "quarantined_files": quarantined,
         }
+    )
+
+
+@table_asset("quarantined_file", group="quality", deps=["ran_pm_inbox", "meter_csv_inbox"], kinds={"polars", "duckdb"})
+def quarantined_file(
+    context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult[None]:
+    """Every inbox file that could not be read, by the hour it arrived, with the collector's reason and where
+    it lies in quarantine/: the list an operator works through (fix the file, drop it in the inbox again)."""
+    wh = warehouse.warehouse
+    rows = 0
+    by_kind: dict[str, int] = {}
+    with wh.session():
+        for hour in hours_in(context.partition_time_window):
+            frame = quarantined_file_rows(site_root.data_root, hour)
+            rows += wh.replace_partition("quarantined_file", frame, naive(hour), naive(hour + HOUR))
+            for kind in frame.get_column("kind").to_list():
+                by_kind[kind] = by_kind.get(kind, 0) + 1
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, **{f"quarantined_{k}": n for k, n in sorted(by_kind.items())}}
     )

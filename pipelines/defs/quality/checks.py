@@ -48,6 +48,19 @@ CHECKS = [
         ],
     ),
     table_checks(
+        "quarantined_file",
+        [
+            unique_keys("quarantined_file"),
+            ranges(
+                "quarantined_file",
+                {
+                    "without_reason": "reason IS NULL OR reason = ''",
+                    "unknown_source": "source NOT IN ('ran_pm', 'facility')",
+                },
+            ),
+        ],
+    ),
+    table_checks(
         "dim_site",
         [unique_keys("dim_site", blocking=False), ranges("dim_site", {"pue_target_below_1": "pue_target < 1"})],
     ),
