@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs import automation, inbox
-from pipelines.defs.common import LANDING_GPU, LANDING_GPU_HEALTH
+from pipelines.defs.common import LANDING_COLLECTOR_HEALTH, LANDING_GPU, LANDING_GPU_HEALTH
 from pipelines.defs.dashboards import assets as dashboard_assets
 from pipelines.defs.facility import assets as facility_assets
 from pipelines.defs.facility import checks as facility_checks
@@ -47,7 +47,8 @@ def build_definitions(root: str | None = None) -> dg.Definitions:
     from collectors.layout import DataRoot
 
     data_root = DataRoot.at(root or default_root())
-    assets = [LANDING_GPU, LANDING_GPU_HEALTH, *dg.load_assets_from_modules(list(ASSET_MODULES))]
+    landing = [LANDING_GPU, LANDING_GPU_HEALTH, LANDING_COLLECTOR_HEALTH]
+    assets = [*landing, *dg.load_assets_from_modules(list(ASSET_MODULES))]
     checks = dg.load_asset_checks_from_modules(list(CHECK_MODULES))
     return dg.Definitions(
         assets=assets,

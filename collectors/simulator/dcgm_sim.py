@@ -5,6 +5,11 @@ Each node runs dcgm-exporter in Kubernetes mode (``-k``): every series carries `
 ``/metrics`` body from the GPU model (the default counter set, legacy 4.x names, power in W, energy in mJ,
 framebuffer in MiB) and feeds it to the same parser and normaliser the live scraper uses, so the demo's
 second site goes through the dcgm-exporter path end to end.
+
+Like the live scraper, every scrape attempt also lands a ``collector_health`` row (target = the exporter's
+address, samples = series parsed). A node all of whose GPUs are off the bus is modelled as an exporter that
+does not answer: a failed attempt with the error the scraper reports for a refused connection. Durations are a
+deterministic function of the body size, so the demo is reproducible.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
+from typing import Any
 
+from collectors.gpu.dcgm.health import scrape_health_row
 from collectors.gpu.dcgm.names import Generation
 from collectors.gpu.dcgm.normalise import Normaliser
 from collectors.gpu.dcgm.parse import ExpositionParser
 from collectors.gpu.dcgm.render import GpuReading, reading_values_from_memory, render_exposition
-from collectors.gpu.dcgm.rows import gpu_buffer
+from collectors.gpu.dcgm.rows import collector_health_buffer, gpu_buffer
+from collectors.gpu.dcgm.scraper import SOURCE
 from collectors.landing import LandingZone
 from collectors.simulator.gpu_model import GpuSeries
 from collectors.simulator.nvml_sim import DRIVER_VERSION
@@ -26,6 +34,10 @@ from collectors.simulator.world import SimConfig
 PRODUCER = "dcgm-scraper@sim"
 FLUSH_DELAY_S = 30
 EXPORTER_PORT = 9400
+#: What the scraper records when a node's exporter does not answer (``cannot connect: <strerror>``).
+REFUSED = "cannot connect: Connection refused"
+#: Simulated scrape cost: a fixed round trip plus parsing time per kilobyte of body.
+SCRAPE_BASE_S, SCRAPE_PER_KB_S = 0.004, 0.00002
 
 
 def node_readings(series: GpuSeries, node: str, tick: int) -> list[GpuReading]:
@@ -136,20 +148,45 @@ def sample_site(
         )
         for node in site.nodes
     }
+    gpus_on = {node.name: sum(1 for g in series.gpus if g.node == node.name) for node in site.nodes}
     rows = files = 0
     for hour in range(config.hours):
         buffer = gpu_buffer()
+        health = collector_health_buffer()
         for tick in range(hour * per_hour, (hour + 1) * per_hour):
             ts = dt.datetime.fromtimestamp(int(series.ticks[tick]), dt.UTC)
             for node, (parser, normaliser) in targets.items():
-                body = render_exposition(node_readings(series, node, tick), generation=Generation.LEGACY)
-                normaliser.normalise(parser.parse(body, require_final_newline=True), ts, buffer)
+                readings = node_readings(series, node, tick)
+                if gpus_on[node] and not readings:  # every GPU off the bus: the exporter does not answer
+                    health.append(_attempt(site.code, node, ts, ok=False, duration_s=SCRAPE_BASE_S, samples=0))
+                    continue
+                body = render_exposition(readings, generation=Generation.LEGACY)
+                parsed = parser.parse(body, require_final_newline=True)
+                normaliser.normalise(parsed, ts, buffer)
+                duration = round(SCRAPE_BASE_S + SCRAPE_PER_KB_S * len(body) / 1024, 6)
+                health.append(_attempt(site.code, node, ts, ok=True, duration_s=duration, samples=len(parsed)))
         batch = buffer.frame_of(buffer.drain())
         rows += batch.height
         written = landing.write_batch("gpu", PRODUCER, batch)
-        for path in written:  # the scraper's last flush of the hour lands just after it ends
+        attempts = landing.write_batch("collector_health", PRODUCER, health.to_frame())
+        for path in [*written, *attempts]:  # the scraper's last flush of the hour lands just after it ends
             arrival = int(series.ticks[0]) + (hour + 1) * 3600 + FLUSH_DELAY_S
             os.utime(path, (arrival, arrival))
         files += len(written)
         step(hour + 1)
     return rows, files
+
+
+def _attempt(site: str, node: str, ts: dt.datetime, *, ok: bool, duration_s: float, samples: int) -> dict[str, Any]:
+    """The scraper's ``collector_health`` row for one scrape of the node's exporter."""
+    return scrape_health_row(
+        ts=ts,
+        site=site,
+        source=SOURCE,
+        producer=PRODUCER,
+        target=f"{node}:{EXPORTER_PORT}",
+        ok=ok,
+        duration_s=duration_s,
+        samples=samples,
+        error=None if ok else REFUSED,
+    )

@@ -23,8 +23,9 @@ import polars as pl
 
 from collectors import atomic
 from collectors.gpu.nvml.agent import NvmlAgent
-from collectors.gpu.nvml.frames import gpu_frame, health_frame
+from collectors.gpu.nvml.frames import collector_frame, gpu_frame, health_frame
 from collectors.gpu.nvml.procmap import PodIndex, ProcessMapper
+from collectors.gpu.nvml.selfmetrics import sample_row
 from collectors.landing import LandingZone
 from collectors.layout import DataRoot
 from collectors.simulator import dcgm_sim, writers
@@ -116,15 +117,22 @@ def _sample_gpus(
         for agent, fake in agents:
             rows: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
+            attempts: list[dict[str, Any]] = []
             for tick in range(hour * per_hour, (hour + 1) * per_hour):
                 fake.at_tick(tick)
-                got, bad = agent.sample_rows(dt.datetime.fromtimestamp(int(series.ticks[tick]), dt.UTC))
+                ts = dt.datetime.fromtimestamp(int(series.ticks[tick]), dt.UTC)
+                got, bad = agent.sample_rows(ts)
                 rows.extend(got)
                 events.extend(bad)
+                # The agent loop's per-sample row (ok unless a GPU or NVML failed, with why); a deterministic
+                # duration instead of the wall clock keeps the demo reproducible.
+                cost = round(SAMPLE_BASE_S + SAMPLE_PER_GPU_S * len(fake.rows), 6)
+                attempts.append(sample_row(ts, site.code, agent.producer, agent.node, cost, len(got), agent.problems))
             batch = gpu_frame(rows)
             result.gpu_rows += batch.height
             written = landing.write_batch("gpu", agent.producer, batch)
-            arrived(written, int(series.ticks[0]) + (hour + 1) * 3600 + AGENT_FLUSH_DELAY_S)
+            health = landing.write_batch("collector_health", agent.producer, collector_frame(attempts))
+            arrived([*written, *health], int(series.ticks[0]) + (hour + 1) * 3600 + AGENT_FLUSH_DELAY_S)
             result.gpu_files += len(written)
             if events:
                 result.health_events += len(events)
@@ -136,6 +144,8 @@ def _sample_gpus(
 
 #: When a collector's last batch of an hour reaches the landing zone, after the hour ends.
 AGENT_FLUSH_DELAY_S = 30
+#: Simulated cost of one agent sample: a fixed pass over the node plus NVML calls per GPU.
+SAMPLE_BASE_S, SAMPLE_PER_GPU_S = 0.002, 0.0015
 
 
 def arrived(paths: list[Path], epoch_s: int) -> None:

@@ -3,7 +3,8 @@
 Freshness is "data up to" per published table and site against the end of the time range. Completeness
 comes from the data_quality mart: per site, source and hour, the GPUs, cells or meters expected (seen in
 the day before) against those reporting, the share of their time the data covers, and the landed files
-that were late or quarantined.
+that were late or quarantined. Collector failures come from collector_health_hourly: which collector could
+not reach which target, and the error it saw.
 """
 
 from __future__ import annotations
@@ -308,6 +309,36 @@ LIMIT 500""",
                 h=8,
                 no_value="None: every file that arrived in the range could be read",
                 overrides=(Override("Arrived", style=st.TIMESTAMP),),
+            ),
+            Panel(
+                10,
+                "Collector failures",
+                "Collectors that failed to reach a target in the range (collector_health_hourly): per site, "
+                "collector and target, the attempts, failures, share that succeeded, the latest error and the last "
+                "successful attempt, most failures first. The why behind a silent node or GPU. Empty when every "
+                "attempt succeeded.",
+                Kind.TABLE,
+                f"""
+SELECT site AS "Site", source AS "Source", producer AS "Producer", target AS "Target",
+       CAST(sum(attempts) AS BIGINT) AS "Attempts", CAST(sum(failures) AS BIGINT) AS "Failures",
+       {ratio("(sum(attempts) - sum(failures))", "sum(attempts)")} AS "OK ratio",
+       arg_max(last_error, hour) FILTER (WHERE failures > 0) AS "Last error", max(last_ok_at) AS "Last OK"
+FROM collector_health_hourly
+WHERE $__timeFilter(hour) AND {site}
+GROUP BY site, source, producer, target
+HAVING sum(failures) > 0
+ORDER BY 6 DESC, 1, 2, 3, 4
+LIMIT 500""",
+                st.TEXT,
+                w=24,
+                h=8,
+                no_value="None: every collection attempt in the range succeeded",
+                overrides=(
+                    Override("Attempts", style=st.GPU_COUNT),
+                    Override("Failures", style=st.ERROR_COUNT),
+                    Override("OK ratio", style=st.COVERAGE),
+                    Override("Last OK", style=st.TIMESTAMP),
+                ),
             ),
         ),
     )

@@ -27,6 +27,14 @@ LANDING_GPU_HEALTH = dg.AssetSpec(
     kinds={"parquet"},
     metadata={"path": "landing/gpu_health/date=YYYY-MM-DD/hour=HH/*.parquet"},
 )
+LANDING_COLLECTOR_HEALTH = dg.AssetSpec(
+    key=dg.AssetKey(["landing", "collector_health"]),
+    description="One row per collection attempt per target (ok, duration, samples, error) landed by the NVML "
+    "agent, the dcgm-exporter scraper, the Prometheus backfill and the Redfish poller.",
+    group_name="landing",
+    kinds={"parquet"},
+    metadata={"path": "landing/collector_health/date=YYYY-MM-DD/hour=HH/*.parquet"},
+)
 
 
 def utc(value: dt.datetime) -> dt.datetime:

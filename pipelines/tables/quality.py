@@ -1,4 +1,5 @@
-"""Data-quality tables: is every GPU, cell and meter reporting, and did files arrive late or fail to parse."""
+"""Data-quality tables: is every GPU, cell and meter reporting, did files arrive late or fail to parse, and did
+the collectors reach their targets."""
 
 from __future__ import annotations
 
@@ -58,4 +59,33 @@ QUARANTINED_FILE = Table(
     ),
 )
 
-TABLES = (DATA_QUALITY, QUARANTINED_FILE)
+COLLECTOR_HEALTH_HOURLY = Table(
+    name="collector_health_hourly",
+    description=(
+        "Per hour, site, source, producer and target (a node, an exporter URL, a Redfish service): how many "
+        "collection attempts the collectors made, how many failed and why (the latest error), how long they took "
+        "and how many samples they returned, from the landed collector_health rows. A target with failures is one "
+        "whose data is missing or partial for a reason the collector could see."
+    ),
+    time_column="hour",
+    grain="hour",
+    key=("site", "source", "producer", "target", "hour"),
+    columns=cols(
+        ("hour", "TIMESTAMP"),
+        ("site", "VARCHAR"),
+        ("source", "VARCHAR", "the collector's kind: nvml | dcgm | prometheus | redfish …"),
+        ("producer", "VARCHAR", "the collector instance that made the attempts (e.g. nvml-agent@node)"),
+        ("target", "VARCHAR", "what it collected from: node, exporter URL, service, or a self-metric target"),
+        ("attempts", "BIGINT", "collection attempts in the hour"),
+        ("failures", "BIGINT", "attempts that did not succeed (ok = false)"),
+        ("ok_ratio", "DOUBLE", "(attempts - failures) / attempts"),
+        ("samples", "BIGINT", "samples (rows) the attempts returned, summed"),
+        ("duration_mean_s", "DOUBLE", "mean seconds an attempt took (attempts that report a duration)"),
+        ("duration_max_s", "DOUBLE", "longest attempt, seconds"),
+        ("last_ok_at", "TIMESTAMP", "latest successful attempt in the hour, UTC; NULL when none succeeded"),
+        ("last_error", "VARCHAR", "error of the latest failed attempt in the hour; NULL when none failed"),
+        ("last_attempt_at", "TIMESTAMP", "latest attempt in the hour, UTC"),
+    ),
+)
+
+TABLES = (DATA_QUALITY, QUARANTINED_FILE, COLLECTOR_HEALTH_HOURLY)

@@ -100,3 +100,27 @@ def test_outputs_are_in_native_formats(tmp_path: Path) -> None:
     assert set(landed.get_column("source").unique()) == {"nvml"}
     assert (root.config / "tenants.yaml").exists()
     assert (root.path / "sim" / "kube" / "tyo1-pods.json").exists()
+
+
+def test_collectors_land_one_attempt_per_node_and_tick_and_the_lost_gpu_fails_its_node(tmp_path: Path) -> None:
+    cfg = SimConfig(sites=2, nodes=2, cells=3, tenants=2, hours=3, start=START)
+    root = DataRoot.at(tmp_path)
+    result = simulate(cfg, root)
+    zone = LandingZone(root)
+    attempts = zone.read_hours("collector_health", zone.hours_present("collector_health"))
+    per_node = attempts.group_by("site", "source", "producer", "target").len().sort("site", "target").rows()
+    ticks = 3 * 3600 // cfg.gpu_interval_s
+    assert per_node == [
+        ("hkd1", "dcgm", "dcgm-scraper@sim", "hkd1-gpu01:9400", ticks),
+        ("hkd1", "dcgm", "dcgm-scraper@sim", "hkd1-gpu02:9400", ticks),
+        ("tyo1", "nvml", "nvml-agent@tyo1-gpu01", "tyo1-gpu01", ticks),
+        ("tyo1", "nvml", "nvml-agent@tyo1-gpu02", "tyo1-gpu02", ticks),
+    ]
+    (lost,) = [f for f in result.faults if f.kind == "gpu_lost"]
+    failed = attempts.filter(~pl.col("ok"))
+    assert set(failed.get_column("target")) == {lost.node}
+    assert failed.height == (lost.end - lost.start) // dt.timedelta(seconds=cfg.gpu_interval_s)
+    assert failed.get_column("ts").min() == lost.start
+    assert set(failed.get_column("error")) == {"GPU 1: NVML_ERROR_GPU_IS_LOST"}
+    assert failed.get_column("samples").unique().to_list() == [7]  # the node's other seven GPUs still report
+    assert attempts.filter(pl.col("ok")).get_column("error").null_count() == attempts.height - failed.height

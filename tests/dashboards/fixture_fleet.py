@@ -186,5 +186,54 @@ def tables() -> w.Rows:
         "gpu_daily": daily.to_dicts(),
         "node_daily": nodes.with_columns(pl.col("gpus").cast(pl.Int64)).to_dicts(),
         "gpu_health_events": health_events(),
+        "collector_health_hourly": collector_health(),
         **gpu_last_and_inventory(),
     }
+
+
+#: Agent samples per hour (every 30 s) in the collector_health fixture.
+ATTEMPTS_PER_HOUR = 120
+
+
+def collector_health() -> list[dict[str, Any]]:
+    """The lost GPU's node agent fails every sample from 08:40 (GPU off the bus); tyo1's exporter always answers."""
+    site, node, index, lost_at = w.LOST_GPU
+    rows = []
+    for hour in w.hours():
+        end = hour + dt.timedelta(hours=1)
+        failures = 0 if end <= lost_at else (ATTEMPTS_PER_HOUR if hour >= lost_at else 40)
+        last_ok = min(end, lost_at) - dt.timedelta(seconds=30) if failures < ATTEMPTS_PER_HOUR else None
+        common = {"hour": hour, "duration_mean_s": 0.014, "duration_max_s": 0.02}
+        rows.append(
+            {
+                **common,
+                "site": site,
+                "source": "nvml",
+                "producer": f"nvml-agent@{node}",
+                "target": node,
+                "attempts": ATTEMPTS_PER_HOUR,
+                "failures": failures,
+                "ok_ratio": 1 - failures / ATTEMPTS_PER_HOUR,
+                "samples": ATTEMPTS_PER_HOUR * 8 - failures,
+                "last_ok_at": last_ok,
+                "last_error": f"GPU {index}: NVML_ERROR_GPU_IS_LOST" if failures else None,
+                "last_attempt_at": end - dt.timedelta(seconds=30),
+            }
+        )
+        rows.append(
+            {
+                **common,
+                "site": "tyo1",
+                "source": "dcgm",
+                "producer": "dcgm-scraper@tyo1",
+                "target": "tyo1-gpu01:9400",
+                "attempts": ATTEMPTS_PER_HOUR,
+                "failures": 0,
+                "ok_ratio": 1.0,
+                "samples": ATTEMPTS_PER_HOUR * 168,
+                "last_ok_at": end - dt.timedelta(seconds=30),
+                "last_error": None,
+                "last_attempt_at": end - dt.timedelta(seconds=30),
+            }
+        )
+    return rows

@@ -43,7 +43,7 @@ def test_verify_passes_on_the_fixture_and_names_a_broken_panel(serving_file: Pat
     runner = CliRunner()
     ok = runner.invoke(cli, ["dashboards", "verify", "--serving", str(serving_file), "--dir", str(generated)])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.strip().endswith("6 dashboards, 320 queries run, 0 problem(s)")
+    assert ok.output.strip().endswith("6 dashboards, 324 queries run, 0 problem(s)")
     path = generated / "aigrid-health" / "aigrid-pipeline.json"
     d = json.loads(path.read_text(encoding="utf-8"))
     meters = next(p for p in d["panels"] if p.get("title") == "Meters")

@@ -238,6 +238,21 @@ def test_pipeline_health_from_data_quality(
     ]
     assert held[1][7] == f"quarantine/ran_pm/osa1/{held[1][3]}"
     assert sum(r[10] for r in reporting.values()) == len(held)
+    failing = panel_rows(serving_con, pipeline, "Collector failures", DAY)
+    # Only the lost GPU's node agent: 40 failed samples at 08:40–09:00, then every sample of 09:00–12:00.
+    assert failing == [
+        (
+            "osa1",
+            "nvml",
+            "nvml-agent@osa1-gpu01",
+            "osa1-gpu01",
+            6 * 120,
+            40 + 3 * 120,
+            pytest.approx((6 * 120 - 400) / (6 * 120)),
+            "GPU 3: NVML_ERROR_GPU_IS_LOST",
+            dt.datetime(2026, 11, 20, 8, 39, 30),
+        )
+    ]
 
 
 def test_exception_lists_may_be_empty_and_other_panels_may_not(serving_file: Path, tmp_path: Path) -> None:

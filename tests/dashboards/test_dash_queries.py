@@ -45,7 +45,7 @@ def test_every_query_of_every_dashboard_runs_and_suits_its_panel(
     report = verify_all(serving_con, committed)
     assert not report.problems, "\n".join(str(p) for p in report.problems)
     scenarios = len(default_scenarios(END))
-    assert report.panels == scenarios * _panel_count(committed) == 4 * 68
+    assert report.panels == scenarios * _panel_count(committed) == 4 * 69
     assert report.queries == scenarios * (_panel_count(committed) + _variable_count(committed))
 
 

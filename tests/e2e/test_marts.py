@@ -102,3 +102,20 @@ def test_statements_of_the_demo_month_equal_the_monthly_mart(demo_run: DemoRun, 
         lines = (tmp_path / f"{tenant}-2026-11.csv").read_text().splitlines()
         total = next(line for line in lines if line.startswith("total,,,GPU-hours allocated,"))
         assert float(total.split(",")[4]) == pytest.approx(hours, abs=1e-8)
+
+
+def test_collectors_made_one_good_attempt_per_node_and_tick(demo_run: DemoRun) -> None:
+    con = _serving(demo_run)
+    try:
+        rows = con.execute(
+            "SELECT site, source, count(DISTINCT target), count(*), min(attempts), max(attempts), sum(failures), "
+            "min(ok_ratio), count(last_error) FROM collector_health_hourly GROUP BY ALL ORDER BY site"
+        ).fetchall()
+    finally:
+        con.close()
+    per_hour = 3600 // demo_run.config.gpu_interval_s
+    # Two nodes per site, four hours, one attempt per node and tick, none failed (no faults in this run).
+    assert rows == [
+        ("hkd1", "dcgm", 2, 2 * 4, per_hour, per_hour, 0, 1.0, 0),
+        ("tyo1", "nvml", 2, 2 * 4, per_hour, per_hour, 0, 1.0, 0),
+    ]

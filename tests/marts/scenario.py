@@ -29,7 +29,7 @@ import polars as pl
 
 from collectors.landing import LandingZone
 from collectors.layout import DataRoot
-from collectors.schemas import GPU_HEALTH, GPU_SAMPLE
+from collectors.schemas import COLLECTOR_HEALTH, GPU_HEALTH, GPU_SAMPLE
 from pipelines.lib.frames import conform_to_table
 from pipelines.lib.warehouse import Warehouse
 
@@ -233,6 +233,34 @@ def health_rows() -> pl.DataFrame:
     return pl.from_dicts([row], schema=GPU_HEALTH.polars_schema, strict=False)
 
 
+def collector_rows() -> pl.DataFrame:
+    """The agents' own attempts: n1 samples cleanly at 10:00, 10:10 and 11:00; n2 at 10:00, then fails at 10:10
+    (a GPU off the bus) and 10:20 (NVML gone), so its latest error is the 10:20 one."""
+    rows = []
+    for node, minute, ok, error in (
+        ("n1", 0, True, None),
+        ("n1", 10, True, None),
+        ("n1", 60, True, None),
+        ("n2", 0, True, None),
+        ("n2", 10, False, "GPU 2: NVML_ERROR_GPU_IS_LOST"),
+        ("n2", 20, False, "NVML_ERROR_DRIVER_NOT_LOADED"),
+    ):
+        rows.append(
+            {
+                "ts": H0 + dt.timedelta(minutes=minute),
+                "site": SITE,
+                "source": "nvml",
+                "producer": f"nvml-agent@{node}",
+                "target": node,
+                "ok": ok,
+                "duration_s": 0.02 if ok else 0.5,
+                "samples": 3 if ok else (2 if minute == 10 else 0),
+                "error": error,
+            }
+        )
+    return pl.from_dicts(rows, schema=COLLECTOR_HEALTH.polars_schema)
+
+
 def build(root: DataRoot) -> None:
     """Write configuration, landing files (with file times: one late file) and the facility and RAN inputs."""
     root.config.mkdir(parents=True, exist_ok=True)
@@ -251,6 +279,10 @@ def build(root: DataRoot) -> None:
             stamp = (hour_end + delay).timestamp()
             os.utime(f, (stamp, stamp))
     landing.write_batch("gpu_health", "nvml-agent@n1", health_rows())
+    attempts = collector_rows()
+    for node in ("n1", "n2"):
+        producer = f"nvml-agent@{node}"
+        landing.write_batch("collector_health", producer, attempts.filter(pl.col("producer") == producer))
     _quarantined_meter_file(root)
     fill_facility_and_ran(Warehouse(root.warehouse_db))
 

@@ -81,6 +81,7 @@ def test_hourly_assets_backfill_in_one_run_and_daily_ones_follow_late_hours(defs
         "ai_ran_share_hourly",
         "data_quality",
         "quarantined_file",
+        "collector_health_hourly",
         "ran_pm_record",
         "ran_cell_hourly",
         "ran_gnb_hourly",

@@ -242,6 +242,33 @@ def test_quarantined_files_are_listed_with_their_reasons(mart_run: MartRun) -> N
     ]
 
 
+def test_collector_health_hourly_counts_attempts_and_keeps_the_latest_error(mart_run: MartRun) -> None:
+    with mart_run.serving() as con:
+        rows = con.execute(
+            """SELECT hour, target, attempts, failures, ok_ratio, samples, duration_mean_s, duration_max_s,
+                      last_ok_at, last_error, last_attempt_at
+               FROM collector_health_hourly ORDER BY hour, target"""
+        ).fetchall()
+    m = dt.timedelta(minutes=1)
+    assert rows == [
+        (H10, "n1", 2, 0, 1.0, 6, pytest.approx(0.02), 0.02, H10 + 10 * m, None, H10 + 10 * m),
+        (
+            H10,
+            "n2",
+            3,
+            2,
+            pytest.approx(1 / 3),
+            5,
+            pytest.approx(1.02 / 3),
+            0.5,
+            H10,
+            "NVML_ERROR_DRIVER_NOT_LOADED",
+            H10 + 20 * m,
+        ),
+        (H11, "n1", 1, 0, 1.0, 3, pytest.approx(0.02), 0.02, H11, None, H11),
+    ]
+
+
 def test_node_and_gpu_days_carry_exact_percentiles(mart_run: MartRun) -> None:
     with mart_run.serving() as con:
         node = con.execute(

@@ -1,9 +1,11 @@
-"""Data quality per site, source and hour: who is silent, which files came late or could not be read."""
+"""Data quality per site, source and hour: who is silent, which files came late or could not be read, and which
+collector failed to reach which target."""
 
 import dagster as dg
 
-from pipelines.defs.common import HOUR, hours_in, naive, table_asset
+from pipelines.defs.common import HOUR, LANDING_COLLECTOR_HEALTH, hours_in, naive, table_asset
 from pipelines.lib.bulk import tune_session
+from pipelines.lib.collector_health import collector_health_hour
 from pipelines.lib.quality import LATE_AFTER, data_quality_hour, quarantined_file_rows
 from pipelines.partitions import HOURLY, SINGLE_RUN
 from pipelines.resources import WRITER_POOL, DataRootResource, WarehouseResource
@@ -65,4 +67,27 @@ def quarantined_file(
                 by_kind[kind] = by_kind.get(kind, 0) + 1
     return dg.MaterializeResult(
         metadata={"dagster/row_count": rows, **{f"quarantined_{k}": n for k, n in sorted(by_kind.items())}}
+    )
+
+
+@table_asset(
+    "collector_health_hourly", group="quality", deps=[LANDING_COLLECTOR_HEALTH.key], kinds={"polars", "duckdb"}
+)
+def collector_health_hourly(
+    context: dg.AssetExecutionContext, site_root: DataRootResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult[None]:
+    """Collection attempts per hour, site, collector and target, with failures and the latest error: the *why*
+    behind a silent node or a gap in data_quality (refused connection, timeout, lost GPU)."""
+    wh = warehouse.warehouse
+    rows = failures = 0
+    failing: set[tuple[str, str, str, str]] = set()
+    with wh.session():
+        for hour in hours_in(context.partition_time_window):
+            frame = collector_health_hour(site_root.data_root, hour)
+            rows += wh.replace_partition("collector_health_hourly", frame, naive(hour), naive(hour + HOUR))
+            failures += int(frame.get_column("failures").sum())
+            bad = frame.filter(frame.get_column("failures") > 0)
+            failing |= {(a, b, c, d) for a, b, c, d in bad.select("site", "source", "producer", "target").iter_rows()}
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "failures": failures, "targets_with_failures": len(failing)}
     )

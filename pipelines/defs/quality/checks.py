@@ -61,6 +61,19 @@ CHECKS = [
         ],
     ),
     table_checks(
+        "collector_health_hourly",
+        [
+            unique_keys("collector_health_hourly"),
+            ranges(
+                "collector_health_hourly",
+                {
+                    "failures_above_attempts": "failures > attempts OR failures < 0 OR attempts < 1",
+                    "ok_ratio_outside_0_1": "ok_ratio < 0 OR ok_ratio > 1",
+                },
+            ),
+        ],
+    ),
+    table_checks(
         "dim_site",
         [unique_keys("dim_site", blocking=False), ranges("dim_site", {"pue_target_below_1": "pue_target < 1"})],
     ),
