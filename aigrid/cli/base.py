@@ -29,6 +29,16 @@ root_option = click.option(
     help="Data root (landing zone, inbox, warehouse, serving file).",
 )
 
+#: The collectors' spelling: ``--out`` (where readings land), ``--root`` accepted as the same data root.
+landing_root_option = click.option(
+    "--out",
+    "--root",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=default_root,
+    help="Data root to land into [default: $AIGRID_ROOT or .aigrid/demo].",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="aigrid")

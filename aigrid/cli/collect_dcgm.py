@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from aigrid.cli.base import collect, default_root
+from aigrid.cli.base import collect, landing_root_option
 from collectors.errors import InputError
 from collectors.gpu.dcgm.names import Generation
 from collectors.gpu.dcgm.scraper import DcgmScraper, ScrapeOutcome
@@ -48,14 +48,7 @@ PASSWORD_ENV = "AIGRID_DCGM_PASSWORD"
 )
 @click.option("--concurrency", default=64, show_default=True, help="Requests in flight at most.")
 @click.option("--flush-every", default="60s", show_default=True, help="How often buffered rows are landed.")
-@click.option(
-    "--out",
-    "--root",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_root,
-    help="Data root to land into [default: $AIGRID_ROOT or .aigrid/demo].",
-)
+@landing_root_option
 @click.option("--once", is_flag=True, help="Scrape every target once, land, print the outcomes and exit.")
 @click.option("--gzip/--no-gzip", default=True, show_default=True, help="Ask exporters for gzip bodies.")
 @click.option(

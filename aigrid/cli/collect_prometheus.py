@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aigrid.cli.base import collect, default_root
+from aigrid.cli.base import collect, landing_root_option
 from collectors.gpu.prometheus.api import PrometheusError
 from collectors.gpu.prometheus.auth import authorization
 from collectors.gpu.prometheus.backfill import DEFAULT_SAMPLE_BUDGET, ChunkProgress, backfill
@@ -29,14 +29,7 @@ TOKEN_ENV = "AIGRID_PROMETHEUS_TOKEN"
 @click.option("--site", required=True, help="Site the history belongs to.")
 @click.option("--step", default="30s", show_default=True, help="Resolution; must divide an hour.")
 @click.option("--selector", default="", help='Extra label matchers for every query, e.g. job="dcgm-exporter".')
-@click.option(
-    "--out",
-    "--root",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_root,
-    help="Data root to land into [default: $AIGRID_ROOT or .aigrid/demo].",
-)
+@landing_root_option
 @click.option(
     "--sample-budget",
     default=DEFAULT_SAMPLE_BUDGET,

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from aigrid.cli.base import collect, default_root
+from aigrid.cli.base import collect, landing_root_option
 from collectors.errors import InputError
 from collectors.facility.redfish_session import (
     DEFAULT_PASSWORD_ENV,
@@ -72,14 +72,7 @@ def normalise_endpoint(url: str) -> str:
     default="",
     help="Put this in front of every meter id (e.g. 'pdu-a1:') when several services report for one site.",
 )
-@click.option(
-    "--out",
-    "--root",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_root,
-    help="Data root to land into [default: $AIGRID_ROOT or .aigrid/demo].",
-)
+@landing_root_option
 def collect_redfish(
     endpoint: str,
     site: str,

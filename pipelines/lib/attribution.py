@@ -44,7 +44,8 @@ _OUTPUT: dict[str, DType] = {
     "reserved_s": pl.Float64,
 }
 OUTPUT_SCHEMA = pl.Schema(_OUTPUT)
-_PART_COLS = [
+#: One attributable unit's sample: a whole GPU, or a MIG instance with its fraction of the board.
+_UNIT_COLS = [
     "__sample",
     "ts",
     "site",
@@ -56,11 +57,8 @@ _PART_COLS = [
     "energy_j",
     "frac",
     "unit_util",
-    "tenant",
-    "share",
-    "holder_util",
-    "reserved",
 ]
+_PART_COLS = [*_UNIT_COLS, "tenant", "share", "holder_util", "reserved"]
 
 
 def attribute(
@@ -178,23 +176,7 @@ def _units(parents: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
         "holder_count",
         "holder_util_sum",
     ).unique(subset=[*key, "gpu_instance_id"], keep="first", maintain_order=True)
-    cols = [
-        "__sample",
-        "ts",
-        "site",
-        "node",
-        "gpu_uuid",
-        "gpu_instance_id",
-        "model",
-        "interval_s",
-        "energy_j",
-        "frac",
-        "unit_util",
-        "takes_holders",
-        "seq",
-        "holder_count",
-        "holder_util_sum",
-    ]
+    cols = [*_UNIT_COLS, "takes_holders", "seq", "holder_count", "holder_util_sum"]
     whole_gpus = base if inst.is_empty() else base.join(inst.select(key).unique(), on=key, how="anti")
     whole = whole_gpus.with_columns(
         pl.lit(None, pl.Int32).alias("gpu_instance_id"),

@@ -332,23 +332,23 @@ class DcgmScraper:
         error = None
         if problems:
             error = f"{problems} problem(s), first: {(result.problems or report.problems)[0]}"
-        duration = time.perf_counter() - t0
-        self._health.append(
-            scrape_health_row(
-                ts=ts,
-                site=target.site,
-                source=SOURCE,
-                producer=self.producer,
-                target=target.address,
-                ok=True,
-                duration_s=duration,
-                samples=len(result),
-                error=error,
-            )
-        )
-        return ScrapeOutcome(target.address, True, duration, len(result), report.rows, error)
+        return self._outcome(state, ts, t0, samples=len(result), rows=report.rows, error=error)
 
     def _failed(self, state: _TargetState, ts: dt.datetime, t0: float, error: str) -> ScrapeOutcome:
+        return self._outcome(state, ts, t0, samples=0, rows=0, error=error, ok=False)
+
+    def _outcome(
+        self,
+        state: _TargetState,
+        ts: dt.datetime,
+        t0: float,
+        *,
+        samples: int,
+        rows: int,
+        error: str | None,
+        ok: bool = True,
+    ) -> ScrapeOutcome:
+        """Record the attempt's ``collector_health`` row and return what the caller prints."""
         duration = time.perf_counter() - t0
         target = state.target
         self._health.append(
@@ -358,13 +358,13 @@ class DcgmScraper:
                 source=SOURCE,
                 producer=self.producer,
                 target=target.address,
-                ok=False,
+                ok=ok,
                 duration_s=duration,
-                samples=0,
+                samples=samples,
                 error=error,
             )
         )
-        return ScrapeOutcome(target.address, False, duration, 0, 0, error)
+        return ScrapeOutcome(target.address, ok, duration, samples, rows, error)
 
 
 def _short(exc: BaseException) -> str:
